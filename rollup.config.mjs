@@ -1,0 +1,79 @@
+import typescript from '@rollup/plugin-typescript';
+import { minify } from 'terser';
+import { builtinModules } from 'node:module';
+import { copyFileSync, mkdirSync } from 'node:fs';
+
+// Terser as a plain output plugin. `sequences: false` is not optional for Espruino:
+// comma groups skipped by `&&`/`?:` make its interpreter compute wrong results.
+function terser(options) {
+  return {
+    name: 'terser',
+    async renderChunk(code) {
+      const out = await minify(code, options);
+      return { code: out.code, map: null };
+    },
+  };
+}
+
+const deviceTerser = (module) => ({
+  ecma: 5,
+  module,
+  compress: { sequences: false, hoist_funs: true, passes: 3, unsafe_arrows: false, pure_getters: true },
+  toplevel: true,
+  mangle: { reserved: ['of', 'let', 'static', 'undefined'] },
+  format: { ascii_only: true },
+});
+
+const ts = () => typescript({ tsconfig: './tsconfig.json', outputToFilesystem: false, noEmitOnError: true });
+const nodeTs = () => typescript({ tsconfig: './tsconfig.node.json', outputToFilesystem: false, noEmitOnError: true });
+const node = builtinModules.flatMap((m) => [m, 'node:' + m]);
+
+function copy(from, to) {
+  return {
+    name: 'copy',
+    writeBundle() {
+      mkdirSync(to.replace(/\/[^/]*$/, ''), { recursive: true });
+      copyFileSync(from, to);
+    },
+  };
+}
+
+export default [
+  {
+    input: 'targets/node/index.ts',
+    external: node,
+    plugins: [nodeTs()],
+    output: [
+      { file: 'build/node/index.cjs', format: 'cjs', exports: 'named' },
+      { file: 'build/node/index.mjs', format: 'es' },
+    ],
+  },
+  {
+    input: { emulator: 'targets/node/emulator.ts', cli: 'targets/node/cli.ts' },
+    external: node.concat(['./index.cjs']),
+    plugins: [nodeTs()],
+    output: { dir: 'build/node', format: 'cjs', exports: 'named', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs' },
+  },
+  {
+    input: 'targets/espruino/index.ts',
+    plugins: [ts()],
+    output: [
+      { file: 'build/espruino/aliyun-iot-http.js', format: 'cjs', exports: 'named', esModule: false, strict: false, freeze: false },
+      {
+        file: 'build/espruino/aliyun-iot-http.min.js',
+        format: 'cjs',
+        exports: 'named',
+        esModule: false,
+        strict: false,
+        freeze: false,
+        plugins: [terser(deviceTerser(false))],
+      },
+    ],
+  },
+  {
+    input: 'targets/moddable/index.ts',
+    external: ['http', 'securesocket', 'preference', 'timer', 'crypt'],
+    plugins: [ts(), copy('targets/moddable/manifest.json', 'build/moddable/manifest.json')],
+    output: { file: 'build/moddable/aliyun-iot-http.js', format: 'es', freeze: false, plugins: [terser(deviceTerser(true))] },
+  },
+];

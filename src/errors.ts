@@ -1,0 +1,15 @@
+/**
+ * Every failure is an Error with a `code`: the service's business code (a number, 10000 to
+ * 40000) or one of EINVAL, ETOOBIG, ETIMEDOUT, ENETWORK, EHTTP (with `status`), EPROTO.
+ */
+export interface ClientError extends Error {
+  code: string | number;
+  status?: number;
+  messageId?: string;
+}
+
+export function error(code: string | number, message: string): ClientError {
+  var e = new Error(message) as ClientError;
+  e.code = code;
+  return e;
+}

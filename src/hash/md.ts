@@ -1,0 +1,43 @@
+/** A hash over bytes: the interface every digest here and every native one offered by a platform has. */
+export type Hash = (message: Uint8Array) => Uint8Array;
+
+/** 32-bit left rotation. */
+export function rotl(x: number, n: number): number {
+  return (x << n) | (x >>> (32 - n));
+}
+
+/**
+ * Merkle–Damgård over 64-byte blocks, shared by MD5 (little-endian words) and SHA-1 (big-endian):
+ * pad with 0x80, zeros and the message length in bits (RFC 1321 §3.1-3.2, FIPS 180-4 §5.1.1),
+ * then run `block` on each block's 16 words. W has 80 slots so SHA-1 can expand in place.
+ */
+export function md(message: Uint8Array, iv: number[], block: (W: Int32Array, H: Int32Array) => void, bigEndian: boolean): Uint8Array {
+  var n = message.length;
+  var size = (((n + 8) >> 6) + 1) << 6;
+  var m = new Uint8Array(size);
+  var H = new Int32Array(iv);
+  var W = new Int32Array(80);
+  var out = new Uint8Array(H.length << 2);
+  var b, i, j, s;
+  m.set(message);
+  m[n] = 0x80;
+  for (i = 0; i < 4; i++) {
+    // bit length: low word then high word, each in the hash's byte order
+    s = bigEndian ? size - 1 - i : size - 8 + i;
+    m[s] = (n << 3) >>> (i << 3);
+    m[bigEndian ? s - 4 : s + 4] = (n >>> 29) >>> (i << 3);
+  }
+  for (b = 0; b < size; b += 64) {
+    for (i = 0; i < 16; i++) {
+      j = b + (i << 2);
+      W[i] = bigEndian
+        ? (m[j] << 24) | (m[j + 1] << 16) | (m[j + 2] << 8) | m[j + 3]
+        : m[j] | (m[j + 1] << 8) | (m[j + 2] << 16) | (m[j + 3] << 24);
+    }
+    block(W, H);
+  }
+  for (i = 0; i < out.length; i++) {
+    out[i] = H[i >> 2] >>> (bigEndian ? 24 - ((i & 3) << 3) : (i & 3) << 3);
+  }
+  return out;
+}

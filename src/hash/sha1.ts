@@ -1,0 +1,30 @@
+import { md, rotl } from './md';
+
+// FIPS 180-4 §6.1.2, with the schedule W expanded in place to 80 words.
+function block(W: Int32Array, H: Int32Array) {
+  var a = H[0], b = H[1], c = H[2], d = H[3], e = H[4];
+  var t, f, T;
+  for (t = 16; t < 80; t++) W[t] = rotl(W[t - 3] ^ W[t - 8] ^ W[t - 14] ^ W[t - 16], 1);
+  for (t = 0; t < 80; t++) {
+    if (t < 20) f = (d ^ (b & (c ^ d))) + 0x5a827999; // Ch
+    else if (t < 40) f = (b ^ c ^ d) + 0x6ed9eba1; // Parity
+    else if (t < 60) f = ((b & c) | (d & (b | c))) + 0x8f1bbcdc; // Maj
+    else f = (b ^ c ^ d) + 0xca62c1d6; // Parity
+    T = (rotl(a, 5) + f + e + W[t]) | 0;
+    e = d;
+    d = c;
+    c = rotl(b, 30);
+    b = a;
+    a = T;
+  }
+  H[0] += a;
+  H[1] += b;
+  H[2] += c;
+  H[3] += d;
+  H[4] += e;
+}
+
+/** SHA-1 (FIPS 180-4) of bytes: 20 bytes. */
+export function sha1(message: Uint8Array): Uint8Array {
+  return md(message, [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0], block, true);
+}

@@ -1,0 +1,12 @@
+export { createClient, memoryStorage } from "./client";
+export { md5 } from "./hash/md5";
+export { sha1 } from "./hash/sha1";
+export { hmac } from "./hash/hmac";
+export { hex, utf8 } from "./bytes";
+export { sign, signText } from "./sign";
+export { parseReply } from "./reply";
+export { tokenExpiry } from "./token";
+export { topicError, MAX_PAYLOAD } from "./check";
+export type { Client, ClientOptions, Callback, PublishResult, Storage, Transport, TransportRequest, TransportResponse, Platform } from "./types";
+export type { ClientError } from "./errors";
+export type { Hash } from "./hash/md";

@@ -1,0 +1,23 @@
+import { hex, utf8 } from "./bytes";
+import { Hash } from "./hash/md";
+import { hmac } from "./hash/hmac";
+import { md5 } from "./hash/md5";
+import { sha1 } from "./hash/sha1";
+
+/**
+ * The text an auth sign covers: every parameter sent except version, sign and signmethod,
+ * sorted by name, each name followed by its value, with no separator.
+ */
+export function signText(params: { [name: string]: string }): string {
+  var names = Object.keys(params).sort(), text = "", i, k;
+  for (i = 0; i < names.length; i++) {
+    k = names[i];
+    if (k != "version" && k != "sign" && k != "signmethod") text += k + params[k];
+  }
+  return text;
+}
+
+/** The auth sign: hex HMAC of the sign text keyed by the device secret. */
+export function sign(params: { [name: string]: string }, deviceSecret: string, signMethod?: string, hash?: Hash): string {
+  return hex(hmac(hash || (signMethod == "hmacmd5" ? md5 : sha1), utf8(deviceSecret), utf8(signText(params))));
+}

@@ -1,0 +1,80 @@
+import { ClientError } from "./errors";
+import { Hash } from "./hash/md";
+
+/** One HTTPS request, as the core hands it to a transport. `body` is the exact bytes to send. */
+export interface TransportRequest {
+  method: string;
+  host: string;
+  port: number;
+  path: string;
+  /** Header names as the protocol spells them; Content-Length is always set, in bytes. */
+  headers: { [name: string]: string };
+  body: Uint8Array;
+  /** ms; the core enforces it too and ignores a late callback. */
+  timeout: number;
+}
+
+/** What a transport reports: the HTTP status and the reply body as text. */
+export interface TransportResponse {
+  status: number;
+  body: string;
+}
+
+/** Sends one request and calls back once, with an error or the response. */
+export type Transport = (request: TransportRequest, callback: (err: Error | null, response?: TransportResponse) => void) => void;
+
+/** Synchronous key-value storage; keys are at most 15 characters, values short strings. */
+export interface Storage {
+  getItem(key: string): string | null | undefined;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface ClientOptions {
+  productKey: string;
+  deviceName: string;
+  deviceSecret: string;
+  /** Region of the public instance, default "cn-shanghai". */
+  region?: string;
+  /** A full https:// URL (enterprise instances, or a local emulator); overrides region. */
+  endpoint?: string;
+  /** Default `<productKey>.<deviceName>`; at most 64 characters. */
+  clientId?: string;
+  /** "hmacsha1" (default) or "hmacmd5". */
+  signMethod?: string;
+  /** ms per request, default 10000. */
+  timeout?: number;
+  /** Retries after 40000 (throttled) and transient network failures, default 2. */
+  retries?: number;
+  /** ms before the first retry; each next one waits twice as long. Default 1000. */
+  backoff?: number;
+  storage?: Storage;
+  transport?: Transport;
+  /** The clock, ms since the epoch; a time before 2020 means "not set". Default Date.now. */
+  now?: () => number;
+}
+
+export interface PublishResult {
+  /** The 64-bit message id as exact decimal digits. */
+  messageId: string;
+  /** `info.data` when the service sends it. */
+  data?: unknown;
+}
+
+export type Callback<T> = (err: ClientError | null, result?: T) => void;
+
+export interface Client {
+  publish(topic: string, payload: string | Uint8Array | ArrayBuffer, callback: Callback<PublishResult>): void;
+  /** Authenticates now, replacing any token; calls back with the new token. */
+  auth(callback: Callback<string>): void;
+}
+
+/** What a target supplies: its defaults and, where it has them, native hashes. */
+export interface Platform {
+  transport?: Transport;
+  storage?: Storage;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  clearTimeout?: (id: any) => void;
+  md5?: Hash;
+  sha1?: Hash;
+}

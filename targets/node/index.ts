@@ -1,0 +1,58 @@
+import { createClient as createCoreClient, memoryStorage } from '../../src/client';
+import type { Callback, ClientOptions, PublishResult } from '../../src/types';
+import type { ClientError } from '../../src/errors';
+import { httpsTransport, HttpsTransportOptions } from './transport';
+import { fileStorage } from './storage';
+
+export * from '../../src/index';
+export { httpsTransport, fileStorage };
+export type { HttpsTransportOptions };
+export type { FileStorageOptions } from './storage';
+
+export interface NodeClientOptions extends ClientOptions {
+  /** PEM certificate(s) of a private CA (for example the local emulator's). */
+  ca?: HttpsTransportOptions['ca'];
+  /** Folder of the token file when no `storage` is given; default ~/.aliyun-iot-http. */
+  dir?: string;
+}
+
+export type Payload = string | Uint8Array | ArrayBuffer;
+
+export interface NodeClient {
+  /** Publishes; returns a Promise when no callback is given. */
+  publish(topic: string, payload: Payload): Promise<PublishResult>;
+  publish(topic: string, payload: Payload, callback: Callback<PublishResult>): void;
+  /** Authenticates now, replacing any token. */
+  auth(): Promise<string>;
+  auth(callback: Callback<string>): void;
+  /** Closes kept-alive connections so that the process can exit. */
+  close(): void;
+}
+
+function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<T> | void {
+  if (cb) return run(cb);
+  return new Promise<T>((resolve, reject) => run((err: ClientError | null, value?: T) => (err ? reject(err) : resolve(value as T))));
+}
+
+/**
+ * A client with Node defaults: HTTPS with keep-alive and certificate verification, and the
+ * token kept in `<dir>/<productKey>.<deviceName>.json`.
+ */
+export function createClient(options: NodeClientOptions): NodeClient {
+  const o = options || ({} as NodeClientOptions);
+  const transport = o.transport ? undefined : httpsTransport({ ca: o.ca });
+  const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
+  const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
+  const core = createCoreClient(options, { transport, storage, setTimeout, clearTimeout });
+  return {
+    publish(topic: string, payload: Payload, cb?: Callback<PublishResult>) {
+      return promised<PublishResult>((done) => core.publish(topic, payload, done), cb);
+    },
+    auth(cb?: Callback<string>) {
+      return promised<string>((done) => core.auth(done), cb);
+    },
+    close() {
+      if (transport) transport.close();
+    },
+  } as NodeClient;
+}
