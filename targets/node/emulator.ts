@@ -1,0 +1,628 @@
+/**
+ * A loopback emulator of the Alibaba Cloud IoT Platform HTTPS device channel (`/auth` and
+ * `/topic/...`), for integration tests, demos, and trying a device offline. It checks signs
+ * with Node's own crypto, never with this project's hashes, and prints nothing.
+ */
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'crypto';
+import { readFileSync } from 'fs';
+import { STATUS_CODES } from 'http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'http';
+import { createServer } from 'https';
+import type { Server } from 'https';
+import type { AddressInfo, Socket } from 'net';
+import { DEFAULT_CIPHERS } from 'tls';
+import { CA_CERT, SERVER_CERT, SERVER_KEY } from './emulator-certs';
+
+export { CA_CERT, SERVER_CERT, SERVER_KEY } from './emulator-certs';
+
+/** A device the emulator knows (as registered in the console). */
+export interface EmulatorDevice {
+  productKey: string;
+  deviceName: string;
+  deviceSecret: string;
+}
+
+/** Options of {@link startEmulator}. */
+export interface EmulatorOptions {
+  /** Devices known to the emulator. */
+  devices?: EmulatorDevice[];
+  /** A JSON file holding an array of {@link EmulatorDevice} (added to `devices`). */
+  devicesFile?: string;
+  /** Address to listen on; default '127.0.0.1'. */
+  host?: string;
+  /** Port; default 0 (any free port). */
+  port?: number;
+  /** Token lifetime in ms, written as `expire` into each token; default 7 days. */
+  tokenLifetime?: number;
+  /** Per-device limit of requests per window (ms); requests over it answer 40000. Default: none. */
+  throttle?: { limit: number; window: number };
+  /** The emulator's clock (timestamp rule, token expiry, throttle windows); default Date.now. */
+  now?: () => number;
+  /** TLS key and certificate; default the bundled test certificates. */
+  key?: string;
+  cert?: string;
+  /** PEM a client must trust when `cert` is given; default `cert` itself (self-signed). */
+  ca?: string;
+}
+
+/** A publish the emulator accepted. */
+export interface RecordedMessage {
+  productKey: string;
+  deviceName: string;
+  topic: string;
+  /** The exact bytes received. */
+  body: Buffer;
+  /** The 64-bit message id answered, in decimal. */
+  messageId: string;
+  /** The emulator's clock when it was accepted. */
+  time: number;
+}
+
+/** A request as received. */
+export interface RecordedRequest {
+  method: string;
+  /** The raw request target, query string included. */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body (at most the size limit plus a little). */
+  body: Buffer;
+  /** The business code answered, if any. */
+  code?: number;
+}
+
+/**
+ * A one-shot fault for the next matching request. `delay`, `resetMidway`, `truncate`,
+ * `chunked` and `noMessageId` process the request normally (a publish is recorded, a token
+ * issued) and only change the answer; `drop`, `reset`, `status`, `garbage` and `code` do not
+ * process it.
+ */
+export type Fault =
+  /** Answer normally but after `ms`. */
+  | { type: 'delay'; ms: number }
+  /** Never answer (the socket is held open until close()). */
+  | { type: 'drop' }
+  /** Destroy the socket before any reply byte. */
+  | { type: 'reset' }
+  /** Send the headers and half of the body, then destroy the socket. */
+  | { type: 'resetMidway' }
+  /** This HTTP status with an HTML body. */
+  | { type: 'status'; status: number }
+  /** Valid status and headers, JSON body cut in half (Content-Length of the cut body). */
+  | { type: 'truncate' }
+  /** HTTP 200 with random non-JSON bytes. */
+  | { type: 'garbage' }
+  /** The normal reply, sent with Transfer-Encoding: chunked in several chunks. */
+  | { type: 'chunked' }
+  /** The normal reply without info.messageId. */
+  | { type: 'noMessageId' }
+  /** Answer this business code instead. */
+  | { type: 'code'; code: number; message?: string };
+
+/** Which requests a fault applies to. */
+export type FaultMatch = 'auth' | 'topic' | 'any';
+
+/** A running emulator. */
+export interface Emulator {
+  /** Base URL, e.g. https://127.0.0.1:PORT */
+  url: string;
+  host: string;
+  port: number;
+  /** PEM of the CA a client must trust. */
+  ca: string;
+  /** Every accepted publish, in order, exact bytes. */
+  messages: RecordedMessage[];
+  /** Every request received, in order. */
+  requests: RecordedRequest[];
+  /** /auth requests that returned a token. */
+  authCount: number;
+  /** Add a device, or replace the one with the same productKey and deviceName. */
+  addDevice(d: EmulatorDevice): void;
+  /** The current tokens of the matching devices (all when no argument) now answer 20001. */
+  expireTokens(productKey?: string, deviceName?: string): void;
+  /** The current tokens of the matching devices (all when no argument) now answer 20003. */
+  revokeTokens(productKey?: string, deviceName?: string): void;
+  /** Queue a one-shot fault for the next matching request (default 'any'); faults queue in order. */
+  fault(f: Fault, match?: FaultMatch): void;
+  /** The next n matching requests answer 40000 (queued like faults). */
+  throttleNext(n: number, match?: FaultMatch): void;
+  /** Clear messages, requests, faults and counters; devices and tokens stay. */
+  reset(): void;
+  /** Close the server and every open socket (dropped ones too). */
+  close(): Promise<void>;
+}
+
+const PAYLOAD_LIMIT = 131072;
+const AUTH_LIMIT = 16384;
+/** How far over a limit the emulator keeps reading before it gives up on the connection. */
+const SLACK = 65536;
+const TIMESTAMP_WINDOW = 15 * 60 * 1000;
+const DEFAULT_LIFETIME = 7 * 24 * 3600 * 1000;
+const JSON_TYPE = 'application/json';
+const RSA_KX_CIPHERS = 'AES128-GCM-SHA256:AES128-SHA256:AES128-SHA:AES256-SHA';
+const HMAC = new Map([
+  ['hmacmd5', 'md5'],
+  ['hmacsha1', 'sha1'],
+  ['hmacsha256', 'sha256'],
+]);
+const UNSIGNED = ['version', 'sign', 'signmethod'];
+const MESSAGES: { [code: number]: string } = {
+  0: 'success',
+  10000: 'common error',
+  10001: 'param error',
+  20000: 'auth check error',
+  20001: 'token is expired',
+  20002: 'token is null',
+  20003: 'check token error',
+  20004: 'update session error',
+  30001: 'publish message error',
+  40000: 'request too many',
+};
+
+type Kind = 'auth' | 'topic';
+type Params = Record<string, unknown>;
+interface Reply {
+  code: number;
+  message: string;
+  token?: string;
+  messageId?: bigint;
+}
+interface Body {
+  data: Buffer;
+  size: number;
+  complete: boolean;
+  /** Far over the limit: reading stopped, the connection must be closed. */
+  flood: boolean;
+}
+interface TokenRecord {
+  productKey: string;
+  deviceName: string;
+  expire: number;
+  expired: boolean;
+}
+
+const reply = (code: number, message?: string): Reply => ({ code, message: message || MESSAGES[code] || 'common error' });
+const deviceKey = (productKey: string, deviceName: string) => productKey + '\u0000' + deviceName;
+const mediaType = (h: string | undefined) => (h || '').split(';')[0].trim().toLowerCase();
+const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url');
+
+/** Start an emulator; resolves once it listens. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const emulator = new EmulatorServer(options);
+  await emulator.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  return emulator;
+}
+
+/** Read a devices file: a JSON array of {productKey, deviceName, deviceSecret}. Throws a clear error otherwise. */
+export function loadDevices(file: string): EmulatorDevice[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read devices file ${file}: ${(e as Error).message}`);
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`devices file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(list)) throw new Error(`devices file ${file} must hold a JSON array of devices`);
+  list.forEach((d, i) => {
+    if (!isDevice(d)) throw new Error(`devices file ${file}: entry ${i} needs string productKey, deviceName and deviceSecret`);
+  });
+  return list as EmulatorDevice[];
+}
+
+function isDevice(d: unknown): d is EmulatorDevice {
+  const o = d as Params;
+  return !!o && typeof o === 'object' && ['productKey', 'deviceName', 'deviceSecret'].every((k) => typeof o[k] === 'string' && o[k] !== '');
+}
+
+/** The reply text, built by hand so that the 64-bit messageId is a bare JSON integer. */
+function replyText(r: Reply, withMessageId = true): string {
+  const info: string[] = [];
+  if (r.token !== undefined) info.push('"token":' + JSON.stringify(r.token));
+  if (r.messageId !== undefined && withMessageId) info.push('"messageId":' + String(r.messageId));
+  const infoText = r.token !== undefined || r.messageId !== undefined ? ',"info":{' + info.join(',') + '}' : '';
+  return '{"code":' + r.code + ',"message":' + JSON.stringify(r.message) + infoText + '}';
+}
+
+function send(res: ServerResponse, status: number, type: string, body: Buffer | string, close = false): void {
+  const data = Buffer.from(body);
+  const headers: OutgoingHttpHeaders = { 'Content-Type': type, 'Content-Length': data.length };
+  if (close) headers.Connection = 'close';
+  res.writeHead(status, headers);
+  res.end(data);
+}
+
+function sendResetMidway(res: ServerResponse, text: string): void {
+  const data = Buffer.from(text);
+  res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': data.length });
+  res.write(data.subarray(0, data.length >> 1), () => res.socket && res.socket.destroy());
+}
+
+function sendChunked(res: ServerResponse, text: string): void {
+  const data = Buffer.from(text);
+  const step = Math.ceil(data.length / 3);
+  res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Transfer-Encoding': 'chunked' });
+  const next = (at: number): void => {
+    if (at >= data.length) res.end();
+    else res.write(data.subarray(at, at + step), (err) => err || setImmediate(next, at + step));
+  };
+  next(0);
+}
+
+function sendStatus(res: ServerResponse, status: number): void {
+  const title = `${status} ${STATUS_CODES[status] || 'Error'}`;
+  send(res, status, 'text/html', `<html><head><title>${title}</title></head><body><h1>${title}</h1><hr>Tengine</body></html>`);
+}
+
+function sendGarbage(res: ServerResponse): void {
+  const junk = randomBytes(48);
+  junk[0] = 0xff; // never valid JSON (nor UTF-8)
+  send(res, 200, JSON_TYPE, junk);
+}
+
+/** Read a body, keeping at most `limit` bytes; gives up once far over it. */
+function readBody(req: IncomingMessage, limit: number): Promise<Body> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (complete: boolean, flood = false) => {
+      req.removeListener('data', onData);
+      resolve({ data: Buffer.concat(chunks), size, complete, flood });
+    };
+    const onData = (chunk: Buffer) => {
+      const room = limit + 1 - size;
+      if (room > 0) chunks.push(chunk.subarray(0, room));
+      size += chunk.length;
+      if (size > limit + SLACK) {
+        req.pause();
+        finish(false, true);
+      }
+    };
+    req.on('data', onData);
+    req.on('end', () => finish(true));
+    req.on('close', () => finish(req.complete));
+    req.on('error', () => finish(false));
+  });
+}
+
+/** The signed text: every parameter but version, sign and signmethod, sorted by key, key+value. */
+function signedText(p: Params): string {
+  return Object.keys(p)
+    .filter((k) => UNSIGNED.indexOf(k) < 0)
+    .sort()
+    .map((k) => k + String(p[k]))
+    .join('');
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Parse and check the /auth body; undefined means 10001. */
+function authParams(body: Buffer): Params | undefined {
+  let p: unknown;
+  try {
+    p = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!p || typeof p !== 'object' || Array.isArray(p)) return undefined;
+  const params = p as Params;
+  const required = ['productKey', 'deviceName', 'clientId', 'sign'];
+  if (!required.every((k) => typeof params[k] === 'string' && params[k] !== '')) return undefined;
+  if ((params.clientId as string).length > 64) return undefined;
+  if (params.signmethod !== undefined && !HMAC.has(params.signmethod as string)) return undefined;
+  if (!Object.keys(params).every((k) => ['string', 'number', 'boolean'].indexOf(typeof params[k]) >= 0)) return undefined;
+  if ('timestamp' in params && !validTimestamp(params.timestamp)) return undefined;
+  return params;
+}
+
+function validTimestamp(t: unknown): boolean {
+  return typeof t === 'string' ? /^\d{1,16}$/.test(t) : typeof t === 'number' && Number.isFinite(t);
+}
+
+/** A topic belongs to a device when its 1st or 2nd level is the productKey and the next the deviceName. */
+function ownsTopic(topic: string, productKey: string, deviceName: string): boolean {
+  const levels = topic.split('/');
+  if (levels[0] !== '' || levels.slice(1).some((l) => l === '' || /[+#]/.test(l))) return false;
+  return [1, 2].some((at) => levels[at] === productKey && levels[at + 1] === deviceName && levels.length > at + 2);
+}
+
+function decodeTopic(url: string): string | undefined {
+  try {
+    return decodeURIComponent(url.slice('/topic'.length));
+  } catch {
+    return undefined;
+  }
+}
+
+function kindOf(req: IncomingMessage): Kind | undefined {
+  if (req.method !== 'POST') return undefined;
+  const path = (req.url || '').split('?')[0];
+  if (path === '/auth') return 'auth';
+  return path.indexOf('/topic/') === 0 ? 'topic' : undefined;
+}
+
+class EmulatorServer implements Emulator {
+  url = '';
+  host = '';
+  port = 0;
+  readonly ca: string;
+  readonly messages: RecordedMessage[] = [];
+  readonly requests: RecordedRequest[] = [];
+  authCount = 0;
+  private readonly devices = new Map<string, EmulatorDevice>();
+  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly tokenKey = randomBytes(32);
+  private readonly faults: { fault: Fault; match: FaultMatch }[] = [];
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly server: Server;
+  private readonly now: () => number;
+  private readonly lifetime: number;
+  private readonly throttle?: { limit: number; window: number };
+  /** Odd ids far above 2^53: never exactly representable as a double. */
+  private nextId = BigInt('892687627916247040') + BigInt(randomInt(0, 2 ** 30)) * BigInt(2) + BigInt(1);
+
+  constructor(options: EmulatorOptions) {
+    const devices = (options.devices || []).concat(options.devicesFile ? loadDevices(options.devicesFile) : []);
+    devices.forEach((d) => this.addDevice(d));
+    this.now = options.now || Date.now;
+    this.lifetime = options.tokenLifetime ?? DEFAULT_LIFETIME;
+    this.throttle = options.throttle;
+    this.ca = options.cert ? options.ca || options.cert : CA_CERT;
+    this.server = createServer(
+      {
+        key: options.key || SERVER_KEY,
+        cert: options.cert || SERVER_CERT,
+        ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS,
+        minVersion: 'TLSv1.2',
+      },
+      (req, res) => this.handle(req, res).catch(() => this.fail(res)),
+    );
+    this.server.on('connection', (s: Socket) => this.track(s));
+    this.server.on('secureConnection', (s: Socket) => this.track(s));
+  }
+
+  listen(port: number, host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', reject);
+        this.server.on('error', () => undefined);
+        this.host = host;
+        this.port = (this.server.address() as AddressInfo).port;
+        this.url = `https://${host.indexOf(':') >= 0 ? `[${host}]` : host}:${this.port}`;
+        resolve();
+      });
+    });
+  }
+
+  addDevice(d: EmulatorDevice): void {
+    if (!isDevice(d)) throw new TypeError('a device needs string productKey, deviceName and deviceSecret');
+    const { productKey, deviceName, deviceSecret } = d;
+    this.devices.set(deviceKey(productKey, deviceName), { productKey, deviceName, deviceSecret });
+  }
+
+  expireTokens(productKey?: string, deviceName?: string): void {
+    this.tokens.forEach((t) => {
+      if (this.matches(t, productKey, deviceName)) t.expired = true;
+    });
+  }
+
+  revokeTokens(productKey?: string, deviceName?: string): void {
+    this.tokens.forEach((t, id) => {
+      if (this.matches(t, productKey, deviceName)) this.tokens.delete(id);
+    });
+  }
+
+  fault(f: Fault, match: FaultMatch = 'any'): void {
+    this.faults.push({ fault: f, match });
+  }
+
+  throttleNext(n: number, match: FaultMatch = 'any'): void {
+    for (let i = 0; i < n; i++) this.fault({ type: 'code', code: 40000 }, match);
+  }
+
+  reset(): void {
+    this.messages.length = 0;
+    this.requests.length = 0;
+    this.faults.length = 0;
+    this.windows.clear();
+    this.authCount = 0;
+  }
+
+  close(): Promise<void> {
+    this.timers.forEach((t) => clearTimeout(t));
+    this.timers.clear();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.sockets.forEach((s) => s.destroy());
+    });
+  }
+
+  private track(s: Socket): void {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+  }
+
+  private matches(t: TokenRecord, productKey?: string, deviceName?: string): boolean {
+    return (productKey === undefined || t.productKey === productKey) && (deviceName === undefined || t.deviceName === deviceName);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const kind = kindOf(req);
+    const record: RecordedRequest = { method: req.method || '', path: req.url || '', headers: { ...req.headers }, body: Buffer.alloc(0) };
+    this.requests.push(record);
+    const body = await readBody(req, kind === 'topic' ? PAYLOAD_LIMIT : AUTH_LIMIT);
+    record.body = body.data;
+    if (!body.complete && !body.flood) return; // the client went away
+    if (!kind) return send(res, 404, JSON_TYPE, '{"code":404,"message":"not found"}', body.flood);
+    const fault = this.takeFault(kind);
+    if (fault && this.preempt(fault, kind, res, record)) return;
+    const answer = kind === 'auth' ? this.auth(req, body) : this.withId(this.topic(req, body));
+    record.code = answer.code;
+    this.deliver(res, answer, fault, body.flood);
+  }
+
+  private fail(res: ServerResponse): void {
+    try {
+      if (res.headersSent) res.destroy();
+      else send(res, 200, JSON_TYPE, replyText(reply(10000)), true);
+    } catch {
+      res.destroy();
+    }
+  }
+
+  private takeFault(kind: Kind): Fault | undefined {
+    const i = this.faults.findIndex((f) => f.match === 'any' || f.match === kind);
+    return i < 0 ? undefined : this.faults.splice(i, 1)[0].fault;
+  }
+
+  /** Faults that answer instead of processing the request; true when handled. */
+  private preempt(fault: Fault, kind: Kind, res: ServerResponse, record: RecordedRequest): boolean {
+    switch (fault.type) {
+      case 'drop':
+        return true;
+      case 'reset':
+        res.destroy();
+        return true;
+      case 'status':
+        sendStatus(res, fault.status);
+        return true;
+      case 'garbage':
+        sendGarbage(res);
+        return true;
+      case 'code': {
+        const r = reply(fault.code, fault.message);
+        record.code = r.code;
+        send(res, 200, JSON_TYPE, replyText(kind === 'topic' ? this.withId(r) : r));
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** Send a processed reply, shaped by a fault that only changes the answer. */
+  private deliver(res: ServerResponse, answer: Reply, fault: Fault | undefined, close: boolean): void {
+    const text = replyText(answer, !fault || fault.type !== 'noMessageId');
+    if (!fault) return send(res, 200, JSON_TYPE, text, close);
+    switch (fault.type) {
+      case 'delay':
+        return this.later(fault.ms, () => send(res, 200, JSON_TYPE, text, close));
+      case 'resetMidway':
+        return sendResetMidway(res, text);
+      case 'truncate': {
+        const data = Buffer.from(text);
+        return send(res, 200, JSON_TYPE, data.subarray(0, data.length >> 1), close);
+      }
+      case 'chunked':
+        return sendChunked(res, text);
+      default:
+        return send(res, 200, JSON_TYPE, text, close);
+    }
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /** Topic replies, errors included, carry a fresh messageId (as the real service's do). */
+  private withId(r: Reply): Reply {
+    if (r.messageId !== undefined) return r;
+    r.messageId = this.nextId;
+    this.nextId += BigInt(2);
+    return r;
+  }
+
+  private throttled(productKey: string, deviceName: string): boolean {
+    if (!this.throttle) return false;
+    const now = this.now();
+    const key = deviceKey(productKey, deviceName);
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= this.throttle.window) this.windows.set(key, (w = { start: now, count: 0 }));
+    return ++w.count > this.throttle.limit;
+  }
+
+  private auth(req: IncomingMessage, body: Body): Reply {
+    const sized = req.headers['content-length'] !== undefined && body.size <= AUTH_LIMIT;
+    const p = sized && mediaType(req.headers['content-type']) === JSON_TYPE ? authParams(body.data) : undefined;
+    if (!p) return reply(10001);
+    const productKey = p.productKey as string;
+    const deviceName = p.deviceName as string;
+    if (this.throttled(productKey, deviceName)) return reply(40000);
+    const device = this.devices.get(deviceKey(productKey, deviceName));
+    if (!device || !this.signOk(p, device.deviceSecret) || !this.fresh(p.timestamp)) return reply(20000);
+    return this.issueToken(device);
+  }
+
+  private signOk(p: Params, secret: string): boolean {
+    const algorithm = HMAC.get((p.signmethod as string | undefined) || 'hmacmd5') as string;
+    const expected = createHmac(algorithm, secret).update(signedText(p), 'utf8').digest('hex');
+    return safeEqual((p.sign as string).toLowerCase(), expected);
+  }
+
+  /** The timestamp, when sent, must be within 15 minutes of the emulator's clock. */
+  private fresh(timestamp: unknown): boolean {
+    return timestamp === undefined || Math.abs(this.now() - Number(timestamp)) <= TIMESTAMP_WINDOW;
+  }
+
+  private issueToken(device: EmulatorDevice): Reply {
+    const expire = this.now() + this.lifetime;
+    const id = randomBytes(16).toString('hex');
+    const signed = b64u('{"type":"JWT","alg":"hmacsha1"}') + '.' + b64u(`{"expire":${expire},"token":"${id}"}`);
+    this.tokens.set(id, { productKey: device.productKey, deviceName: device.deviceName, expire, expired: false });
+    this.authCount++;
+    return { code: 0, message: 'success', token: signed + '.' + this.tokenSignature(signed) };
+  }
+
+  private tokenSignature(signed: string): string {
+    return createHmac('sha1', this.tokenKey).update(signed).digest('base64url');
+  }
+
+  /** The token record of a password header, or the business code to answer. */
+  private session(password: string | string[] | undefined): TokenRecord | number {
+    if (password === undefined || password === '') return 20002;
+    const parts = typeof password === 'string' ? password.split('.') : [];
+    if (parts.length !== 3 || !safeEqual(parts[2], this.tokenSignature(parts[0] + '.' + parts[1]))) return 20003;
+    let id: unknown;
+    try {
+      id = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')).token;
+    } catch {
+      return 20003;
+    }
+    const t = typeof id === 'string' ? this.tokens.get(id) : undefined;
+    if (!t) return 20003;
+    return t.expired || t.expire <= this.now() ? 20001 : t;
+  }
+
+  private topic(req: IncomingMessage, body: Body): Reply {
+    const t = this.session(req.headers.password);
+    if (typeof t === 'number') return reply(t);
+    if (this.throttled(t.productKey, t.deviceName)) return reply(40000);
+    const url = req.url || '';
+    const topic = url.indexOf('?') < 0 ? decodeTopic(url) : undefined;
+    const valid =
+      topic !== undefined &&
+      ownsTopic(topic, t.productKey, t.deviceName) &&
+      mediaType(req.headers['content-type']) === 'application/octet-stream' &&
+      req.headers['content-length'] !== undefined &&
+      body.size <= PAYLOAD_LIMIT;
+    if (!valid) return reply(10001);
+    const r = this.withId(reply(0));
+    const { productKey, deviceName } = t;
+    this.messages.push({ productKey, deviceName, topic: topic as string, body: body.data, messageId: String(r.messageId), time: this.now() });
+    return r;
+  }
+}
