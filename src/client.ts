@@ -87,7 +87,7 @@ export function createClient(o: ClientOptions, platform?: Platform): Client {
   if (!host) throw invalid("endpoint", "must be https://host[:port] with no path");
   owner = productKey + "/" + deviceName + "@" + host + ":" + port;
 
-  var token: { t: string; e: number } | null = load();
+  var token: { t: string; e: number } | null | undefined; // undefined: storage not read yet
   var waiting: Callback<string>[] | null = null;
 
   function load() {
@@ -103,6 +103,7 @@ export function createClient(o: ClientOptions, platform?: Platform): Client {
   }
 
   function usable() {
+    if (token === undefined) token = load();
     return token && !(token.e && clockSet() && now() > token.e - RENEW_EARLY);
   }
 
