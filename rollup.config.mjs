@@ -56,6 +56,7 @@ export default [
   },
   {
     input: 'targets/espruino/index.ts',
+    treeshake: { moduleSideEffects: false },
     plugins: [ts()],
     output: [
       { file: 'build/espruino/aliyun-iot-http.js', format: 'cjs', exports: 'named', esModule: false, strict: false, freeze: false },
@@ -72,6 +73,7 @@ export default [
   },
   {
     input: 'targets/moddable/index.ts',
+    treeshake: { moduleSideEffects: false },
     external: ['http', 'securesocket', 'preference', 'timer', 'crypt'],
     plugins: [ts(), copy('targets/moddable/manifest.json', 'build/moddable/manifest.json')],
     output: { file: 'build/moddable/aliyun-iot-http.js', format: 'es', freeze: false, plugins: [terser(deviceTerser(true))] },

@@ -1,4 +1,5 @@
-export { createClient, memoryStorage } from "./client";
+export { createClient } from "./client";
+export { memoryStorage } from "./memory";
 export { md5 } from "./hash/md5";
 export { sha1 } from "./hash/sha1";
 export { hmac } from "./hash/hmac";

@@ -1,5 +1,4 @@
 import { hex, utf8 } from "./bytes";
-import { Hash } from "./hash/md";
 import { hmac } from "./hash/hmac";
 import { md5 } from "./hash/md5";
 import { sha1 } from "./hash/sha1";
@@ -17,7 +16,7 @@ export function signText(params: { [name: string]: string }): string {
   return text;
 }
 
-/** The auth sign: hex HMAC of the sign text keyed by the device secret. */
-export function sign(params: { [name: string]: string }, deviceSecret: string, signMethod?: string, hash?: Hash): string {
-  return hex(hmac(hash || (signMethod == "hmacmd5" ? md5 : sha1), utf8(deviceSecret), utf8(signText(params))));
+/** The auth sign for `signMethod` "hmacsha1" or "hmacmd5": hex HMAC of the sign text, keyed by the device secret. */
+export function sign(params: { [name: string]: string }, deviceSecret: string, signMethod: string): string {
+  return hex(hmac(signMethod == "hmacmd5" ? md5 : sha1, utf8(deviceSecret), utf8(signText(params))));
 }

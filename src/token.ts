@@ -1,17 +1,11 @@
-var B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/** base64url (or base64) to a byte string; padding and unknown characters are skipped. */
+/** base64url (a JWT part: no padding) to a byte string. */
 function unbase64(s: string): string {
-  var out = "", acc = 0, bits = 0, i, v;
+  var out = "", acc = 0, bits = 0, i, c;
   for (i = 0; i < s.length; i++) {
-    v = B64.indexOf(s.charAt(i).replace("+", "-").replace("/", "_"));
-    if (v < 0) continue;
-    acc = ((acc << 6) | v) & 0xffffff;
+    c = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(s.charAt(i));
+    acc = (acc << 6) | c;
     bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += String.fromCharCode((acc >> bits) & 255);
-    }
+    if (bits > 7) out += String.fromCharCode((acc >> (bits -= 8)) & 255);
   }
   return out;
 }
@@ -21,12 +15,10 @@ function unbase64(s: string): string {
  * (`header.{"expire":...,"token":...}.signature`); 0 when the token has none.
  */
 export function tokenExpiry(token: string): number {
-  var parts = token.split("."), e;
-  if (parts.length == 3) {
-    try {
-      e = +JSON.parse(unbase64(parts[1])).expire;
-      if (e > 0) return e;
-    } catch (x) {}
+  var parts = token.split(".");
+  try {
+    return +JSON.parse(unbase64(parts[1])).expire || 0;
+  } catch (x) {
+    return 0;
   }
-  return 0;
 }

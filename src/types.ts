@@ -71,10 +71,12 @@ export interface Client {
 
 /** What a target supplies: its defaults and, where it has them, native hashes. */
 export interface Platform {
+  /** Strings to the bytes sent: UTF-8, or a string's own bytes where strings are 8-bit. */
+  encode: (s: string) => Uint8Array;
   transport?: Transport;
   storage?: Storage;
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (id: any) => void;
-  md5?: Hash;
-  sha1?: Hash;
+  /** The hash of each sign method offered: hmacsha1, and hmacmd5 where the build has MD5. */
+  hashes: { [signMethod: string]: Hash };
 }

@@ -18,21 +18,15 @@ export function md(message: Uint8Array, iv: number[], block: (W: Int32Array, H: 
   var H = new Int32Array(iv);
   var W = new Int32Array(80);
   var out = new Uint8Array(H.length << 2);
-  var b, i, j, s;
+  var b, i, j;
   m.set(message);
   m[n] = 0x80;
-  for (i = 0; i < 4; i++) {
-    // bit length: low word then high word, each in the hash's byte order
-    s = bigEndian ? size - 1 - i : size - 8 + i;
-    m[s] = (n << 3) >>> (i << 3);
-    m[bigEndian ? s - 4 : s + 4] = (n >>> 29) >>> (i << 3);
-  }
+  // the length in bits, in the hash's byte order; messages are under 2^29 bytes (512 MiB)
+  for (i = 0; i < 4; i++) m[bigEndian ? size - 1 - i : size - 8 + i] = (n << 3) >>> (i << 3);
   for (b = 0; b < size; b += 64) {
-    for (i = 0; i < 16; i++) {
-      j = b + (i << 2);
-      W[i] = bigEndian
-        ? (m[j] << 24) | (m[j + 1] << 16) | (m[j + 2] << 8) | m[j + 3]
-        : m[j] | (m[j + 1] << 8) | (m[j + 2] << 16) | (m[j + 3] << 24);
+    for (i = 0; i < 64; i++) {
+      j = i >> 2;
+      W[j] = bigEndian ? (W[j] << 8) | m[b + i] : (W[j] >>> 8) | (m[b + i] << 24);
     }
     block(W, H);
   }

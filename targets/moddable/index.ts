@@ -3,8 +3,10 @@ import SecureSocket from "securesocket";
 import Preference from "preference";
 import Timer from "timer";
 import { Digest } from "crypt";
-import { createClient as createCoreClient, memoryStorage } from "../../src/client";
+import { createClient as createCoreClient } from "../../src/client";
+import { memoryStorage } from "../../src/memory";
 import { error } from "../../src/errors";
+import { utf8 } from "../../src/bytes";
 import { ClientOptions, Storage, TransportRequest, TransportResponse } from "../../src/types";
 
 export interface ModdableClientOptions extends ClientOptions {
@@ -87,6 +89,7 @@ function digest(name: string) {
 
 export function createClient(options: ModdableClientOptions) {
   return createCoreClient(options, {
+    encode: utf8,
     transport: transport(options && options.certificate),
     storage: options && options.storage ? undefined : preferences(),
     setTimeout: function (fn, ms) {
@@ -95,8 +98,7 @@ export function createClient(options: ModdableClientOptions) {
     clearTimeout: function (id) {
       Timer.clear(id);
     },
-    md5: digest("MD5"),
-    sha1: digest("SHA1"),
+    hashes: { hmacsha1: digest("SHA1"), hmacmd5: digest("MD5") },
   });
 }
 
@@ -104,5 +106,6 @@ export { memoryStorage };
 export { md5 } from "../../src/hash/md5";
 export { sha1 } from "../../src/hash/sha1";
 export { hmac } from "../../src/hash/hmac";
-export { hex, utf8 } from "../../src/bytes";
+export { hex } from "../../src/bytes";
+export { utf8 };
 export { sign } from "../../src/sign";

@@ -1,4 +1,8 @@
-import { createClient as createCoreClient, memoryStorage } from '../../src/client';
+import { createClient as createCoreClient } from '../../src/client';
+import { memoryStorage } from '../../src/memory';
+import { utf8 } from '../../src/bytes';
+import { md5 } from '../../src/hash/md5';
+import { sha1 } from '../../src/hash/sha1';
 import type { Callback, ClientOptions, PublishResult } from '../../src/types';
 import type { ClientError } from '../../src/errors';
 import { httpsTransport, HttpsTransportOptions } from './transport';
@@ -43,7 +47,7 @@ export function createClient(options: NodeClientOptions): NodeClient {
   const transport = o.transport ? undefined : httpsTransport({ ca: o.ca });
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
-  const core = createCoreClient(options, { transport, storage, setTimeout, clearTimeout });
+  const core = createCoreClient(options, { encode: utf8, hashes: { hmacsha1: sha1, hmacmd5: md5 }, transport, storage, setTimeout, clearTimeout });
   return {
     publish(topic: string, payload: Payload, cb?: Callback<PublishResult>) {
       return promised<PublishResult>((done) => core.publish(topic, payload, done), cb);
