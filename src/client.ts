@@ -31,7 +31,8 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   function opt(name: string, fallback: any, ok?: (v: any) => unknown): any {
     var v = (o as any)[name];
     if (v == null) v = fallback;
-    if (typeof v != typeof fallback || v === "" || v < 0 || v != v || v > 2147483647 || (ok && !ok(v))) throw error("EINVAL", "bad option " + name);
+    // a number between 0 and 2^31 - 1 (typeof first: Espruino finds a function > 2147483647)
+    if (typeof v != typeof fallback || v === "" || (typeof v == "number" && !(v >= 0 && v < 2147483648)) || (ok && !ok(v))) throw error("EINVAL", "bad option " + name);
     return v;
   }
 
@@ -89,7 +90,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
         err.messageId = reply.messageId;
       }
       c = err && err.code;
-      if (n < retries && c && (c == 40000 || c == "ETIMEDOUT" || c == "ENETWORK" || err.status > 499))
+      if (n < retries && (c == 40000 || c == "ETIMEDOUT" || c == "ENETWORK" || (c == "EHTTP" && err.status > 499)))
         later(function () {
           request(path, type, password, body, cb, n + 1);
         }, backoff * (1 << n));

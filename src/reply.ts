@@ -19,7 +19,8 @@ export function parseReply(text: string): Reply | undefined {
   if (id != null) {
     // JSON.parse rounds integers above 2^53 (and Espruino's wraps above 2^63): take the digits
     // as printed. Inside a JSON string a quote is escaped, so this finds the key, not a value.
-    r.messageId = (text.match(/"messageId"\s*:\s*(-?\d+)/) || [0, "" + id])[1];
+    // No `?` or `\s*:` in the pattern: Espruino's regular expressions fail on them silently.
+    r.messageId = (text.match(/"messageId"[\s:]*([-\d]+)/) || [0, "" + id])[1];
   }
   return r;
 }

@@ -72,9 +72,7 @@ function nativeSha1(): Hash {
  */
 export function createClient(options: ClientOptions) {
   return createCoreClient(options, {
-    encode: function (s) {
-      return E.toUint8Array(s);
-    },
+    encode: E.toUint8Array, // a static native: works unbound
     transport: transport,
     storage: flash,
     hashes: { hmacsha1: nativeSha1() },

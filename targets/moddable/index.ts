@@ -91,7 +91,7 @@ export function createClient(options: ModdableClientOptions) {
   return createCoreClient(options, {
     encode: utf8,
     transport: transport(options && options.certificate),
-    storage: options && options.storage ? undefined : preferences(),
+    storage: preferences(),
     setTimeout: function (fn, ms) {
       return Timer.set(fn, ms);
     },
