@@ -50,9 +50,9 @@ export default [
   },
   {
     input: { emulator: 'targets/node/emulator.ts', cli: 'targets/node/cli.ts' },
-    external: node.concat(['./index.cjs']),
+    external: node,
     plugins: [nodeTs()],
-    output: { dir: 'build/node', format: 'cjs', exports: 'named', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs' },
+    output: { dir: 'build/node', format: 'cjs', exports: 'named', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '') },
   },
   {
     input: 'targets/espruino/index.ts',
