@@ -1,0 +1,198 @@
+// The checks that run inside an engine. Globals: ENGINE, TARGET ("espruino" | "moddable"),
+// INPUT (from the Node test), H (harness.js), ESP or MOD (the fakes) and LIB (the bundle's
+// exports). Each step stores plain data in H.results; the Node test makes the assertions.
+var R = H.results;
+
+R.exports = [];
+(function () {
+  for (var k in LIB) R.exports.push(k);
+})();
+
+// 1. Hash vectors: md5, sha1 and HMAC on the given inputs; the digests go back as hex (null
+// where the bundle does not export the function).
+H.step("hashes", function (done) {
+  var out = [], i, c, m, d, h;
+  for (i = 0; i < INPUT.hash.length; i++) {
+    c = INPUT.hash[i];
+    m = H.fromHex(c.msg);
+    h = c.alg == "md5" || c.alg == "hmac-md5" ? LIB.md5 : LIB.sha1;
+    if (!h || (c.key != null && !LIB.hmac)) {
+      out.push(null);
+      continue;
+    }
+    d = c.key == null ? h(m) : LIB.hmac(h, H.fromHex(c.key), m);
+    out.push(LIB.hex(d) + (LIB.hex(d) === H.hex(d) ? "" : " (hex() disagrees: " + H.hex(d) + ")"));
+  }
+  R.hash = out;
+  R.hexCheck = LIB.hex(H.fromHex(INPUT.hexCheck));
+  if (LIB.utf8) {
+    R.utf8 = [];
+    for (i = 0; i < INPUT.utf8.length; i++) R.utf8.push(H.hex(LIB.utf8(INPUT.utf8[i])));
+  }
+  done();
+});
+
+// 2. The sign example of protocol.md: through sign() where the bundle exports it, else through
+// hmac(sha1, ...) on the sign text (the scenario's /auth sign covers the client's own signing).
+H.step("sign", function (done) {
+  var p = INPUT.sign.params, text = "", names = ["clientId", "deviceName", "productKey", "timestamp"], i;
+  function bytes(s) {
+    var b = new Uint8Array(s.length);
+    for (i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    return b;
+  }
+  if (LIB.sign) {
+    R.sign = { via: "sign", hmacsha1: LIB.sign(p, INPUT.sign.secret, "hmacsha1") };
+    if (LIB.md5) R.sign.hmacmd5 = LIB.sign(p, INPUT.sign.secret, "hmacmd5");
+  } else {
+    for (i = 0; i < names.length; i++) text += names[i] + p[names[i]];
+    R.sign = { via: "hmac", hmacsha1: LIB.hex(LIB.hmac(LIB.sha1, bytes(INPUT.sign.secret), bytes(text))) };
+  }
+  done();
+});
+
+function options(extra) {
+  var o = { productKey: INPUT.device.productKey, deviceName: INPUT.device.deviceName, deviceSecret: INPUT.device.deviceSecret, backoff: 1, timeout: 3000 }, k;
+  o.now = function () {
+    return INPUT.now;
+  };
+  for (k in extra) o[k] = extra[k];
+  return o;
+}
+
+// Runs publish/auth calls one after another; each callback is recorded every time it runs.
+function sequence(calls, log, done) {
+  var i = 0;
+  function next() {
+    var c = calls[i++], tag;
+    if (!c) return done();
+    tag = c.tag;
+    var first = 1;
+    var cb = H.guard(tag, function (err, result) {
+      log.push({ tag: tag, err: H.error(err), result: result === undefined ? null : result });
+      if (first) {
+        first = 0;
+        setTimeout(next, 0);
+      }
+    });
+    try {
+      c.run(cb);
+    } catch (e) {
+      log.push({ tag: tag, threw: H.error(e) });
+      setTimeout(next, 0);
+    }
+  }
+  next();
+}
+
+// The UTF-8 text payload: to the Espruino bundle as a Uint8Array of its bytes (Espruino strings
+// are 8-bit on boards, "\u2603" there is not a snowman, and the bundle sends a string's own
+// bytes); to the Moddable bundle as the JavaScript string, which it must encode as UTF-8.
+function textPayload() {
+  return TARGET == "espruino" ? H.fromHex(INPUT.payloadHex) : INPUT.payloadText;
+}
+function bufferPayload() {
+  var b = H.fromHex(INPUT.payload2Hex), ab = new ArrayBuffer(b.length), v = new Uint8Array(ab), i;
+  for (i = 0; i < b.length; i++) v[i] = b[i];
+  return ab;
+}
+
+// 3. The client over a scripted transport and memory storage: auth, publish, 20001 (re-auth,
+// resend), 40000 (backoff, retry), success.
+H.step("scenario", function (done) {
+  var requests = [], log = [], replies = INPUT.scenario.replies.slice();
+  if (ESP) ESP.crypto = false; // off Espruino: the bundle's own sha1
+  function transport(req, cb) {
+    var a = replies.shift();
+    requests.push({
+      method: req.method,
+      host: req.host,
+      port: req.port,
+      path: req.path,
+      headers: H.copy(req.headers),
+      body: H.hex(req.body),
+      bodyIsUint8Array: req.body instanceof Uint8Array,
+      bodyLength: req.body.length,
+      timeout: req.timeout,
+      t: H.clock(),
+    });
+    setTimeout(function () {
+      if (a) cb(null, { status: a.status, body: a.body });
+      else cb(new Error("the script has no more replies"));
+    }, 0);
+  }
+  var client = LIB.createClient(options({ retries: 2, transport: transport, storage: LIB.memoryStorage ? LIB.memoryStorage() : H.memory() }));
+  sequence(
+    [
+      { tag: "text", run: function (cb) { client.publish(INPUT.topic, textPayload(), cb); } },
+      { tag: "buffer", run: function (cb) { client.publish(INPUT.topic, bufferPayload(), cb); } },
+    ],
+    log,
+    function () {
+      R.scenario = { requests: requests, callbacks: log, unusedReplies: replies }; // arrays: printed as they are at the end
+      done();
+    }
+  );
+});
+
+// 4. Espruino bundle: its own transport on a fake require("http") and its Storage.
+if (TARGET == "espruino")
+  H.step("espruino http and Storage", function (done) {
+    var log = [], a, b, storage = ESP.storage();
+    ESP.crypto = true;
+    ESP.plan = INPUT.http.plan.slice();
+    ESP.requests = []; // (not .length = 0: that throws on Espruino)
+    ESP.writes = [];
+    a = LIB.createClient(options({ retries: 1 }));
+    sequence(
+      [
+        { tag: "first", run: function (cb) { a.publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "tlsErrorAfterBody", run: function (cb) { a.publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "endThrows", run: function (cb) { a.publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "secondClient", run: function (cb) { b = LIB.createClient(options({ retries: 1 })); b.publish(INPUT.topic, INPUT.asciiText, cb); } },
+        { tag: "sameToken", run: function (cb) { b.auth(cb); } },
+      ],
+      log,
+      function () {
+        var files = {}, names = storage.list(), i;
+        for (i = 0; i < names.length; i++) if (names[i] != "aliyun-iot-http") files[names[i]] = storage.read(names[i]);
+        R.http = { requests: ESP.requests, callbacks: log, writes: ESP.writes, files: files, cryptoCalls: ESP.cryptoCalls, unused: ESP.plan };
+        done();
+      }
+    );
+  });
+
+// 5. Moddable bundle: its own transport on a fake Request and its Preference storage.
+if (TARGET == "moddable")
+  H.step("moddable Request and Preference", function (done) {
+    var log = [], cert = H.fromHex(INPUT.moddable.certificateHex).buffer, a, removed = [];
+    MOD.certificate = cert;
+    MOD.plan = INPUT.moddable.plan.slice();
+    // the key whose value is a number (the piece count) and the string-valued keys (pieces)
+    function keys(kind) {
+      var out = [], d, k;
+      for (d in MOD.prefs) for (k in MOD.prefs[d]) if (typeof MOD.prefs[d][k] == kind) out.push([d, k]);
+      return out.sort();
+    }
+    function remove(kind, index) {
+      var k = keys(kind)[index];
+      if (!k) throw new Error("no " + kind + " preference to delete");
+      removed.push(k[1]);
+      MOD.Preference["delete"](k[0], k[1]);
+    }
+    a = LIB.createClient(options({ retries: 1, certificate: cert }));
+    sequence(
+      [
+        { tag: "first", run: function (cb) { a.publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "error", run: function (cb) { a.publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "secondClient", run: function (cb) { LIB.createClient(options({ certificate: cert })).publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "countDeleted", run: function (cb) { remove("number", 0); LIB.createClient(options({ certificate: cert })).publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "pieceDeleted", run: function (cb) { remove("string", 1); LIB.createClient(options({ certificate: cert, signMethod: "hmacmd5" })).publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+      ],
+      log,
+      function () {
+        R.moddable = { requests: MOD.requests, callbacks: log, prefs: MOD.prefs, prefLog: MOD.prefLog, violations: MOD.violations, digests: MOD.digests, removed: removed, unused: MOD.plan };
+        done();
+      }
+    );
+  });

@@ -1,0 +1,623 @@
+// The device bundles on small JavaScript engines: Duktape and MuJS (Debian packages, always
+// run; CI installs them), Espruino and Moddable xst (only when ESPRUINO_BIN / XST_BIN point at
+// a binary). Each engine runs one generated script per bundle (harness, fakes, scenario from
+// test/engine/) that prints one JSON line; the assertions are made here, with node:crypto as
+// the reference. Also: ES5 syntax of every device bundle, the Espruino size budget, and the
+// minifier-output patterns Espruino computes wrong.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import * as acorn from 'acorn';
+import { minify } from 'terser';
+import { expect } from 'chai';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const engineDir = join(root, 'test', 'engine');
+const BUNDLES = {
+  espruino: join(root, 'build/espruino/aliyun-iot-http.min.js'),
+  moddable: join(root, 'build/moddable/aliyun-iot-http.js'),
+};
+const ESPRUINO_BUDGET = 6144;
+
+function bundleText(target) {
+  const file = BUNDLES[target];
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npx rollup -c first`);
+  return readFileSync(file, 'utf8');
+}
+
+// The names a bundle exports, read from its text (`exports.x =` or `export {a as x}`).
+function bundleExports(target) {
+  const text = bundleText(target);
+  if (target === 'moddable') return splitModule(text).exported.map(([name]) => name);
+  return [...text.matchAll(/\bexports\.([A-Za-z_$][\w$]*)\s*=/g)].map((m) => m[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Moddable bundle as a script: its import declarations removed (their names bound from an
+// object of stand-in modules) and its final `export {a as b}` turned into a returned object.
+
+const MODDABLE_MODULES = ['http', 'securesocket', 'preference', 'timer', 'crypt'];
+
+function splitModule(text) {
+  const ast = acorn.parse(text, { ecmaVersion: 'latest', sourceType: 'module' });
+  const bindings = [], exported = [], cuts = [];
+  for (const node of ast.body) {
+    if (node.type === 'ImportDeclaration') {
+      const from = node.source.value;
+      if (!MODDABLE_MODULES.includes(from)) throw new Error(`unexpected import from "${from}"`);
+      for (const s of node.specifiers) {
+        if (s.type === 'ImportDefaultSpecifier') bindings.push([s.local.name, from, 'default']);
+        else if (s.type === 'ImportSpecifier') bindings.push([s.local.name, from, s.imported.name]);
+        else throw new Error(`unsupported import form from "${from}" (${s.type})`);
+      }
+      cuts.push(node);
+    } else if (node.type === 'ExportNamedDeclaration' && !node.declaration && !node.source) {
+      for (const s of node.specifiers) exported.push([s.exported.name, s.local.name]);
+      cuts.push(node);
+    } else if (/^Export/.test(node.type)) {
+      throw new Error(`unsupported export form ${node.type}: only "export {a as b}" is converted`);
+    }
+  }
+  let body = text;
+  for (const node of cuts.sort((a, b) => b.start - a.start)) {
+    body = body.slice(0, node.start) + ' '.repeat(node.end - node.start) + body.slice(node.end);
+  }
+  return { body, bindings, exported };
+}
+
+// Module code is strict: the body runs inside a "use strict" function.
+function moddableAsScript(text, modulesExpr) {
+  const { body, bindings, exported } = splitModule(text);
+  const vars = bindings.map(([local, from, name]) => `var ${local} = ${modulesExpr}[${JSON.stringify(from)}][${JSON.stringify(name)}];`).join('\n');
+  const ret = exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ');
+  return `(function () {\n"use strict";\n${vars}\n${body}\nreturn { ${ret} };\n})()`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference data.
+
+const ascii = (s) => Buffer.from(s, 'latin1');
+const rep = (b, n) => Buffer.alloc(n, b);
+const range = (from, to) => Buffer.from(Array.from({ length: to - from + 1 }, (_, i) => from + i));
+
+// Published vectors (RFC 1321 A.5, FIPS 180 examples, RFC 2202): independent of node:crypto.
+const PUBLISHED = [
+  ['md5', null, '', 'd41d8cd98f00b204e9800998ecf8427e'],
+  ['md5', null, 'a', '0cc175b9c0f1b6a831c399e269772661'],
+  ['md5', null, 'abc', '900150983cd24fb0d6963f7d28e17f72'],
+  ['md5', null, 'message digest', 'f96b697d7cb7938d525a2f31aaf161d0'],
+  ['md5', null, 'abcdefghijklmnopqrstuvwxyz', 'c3fcd3d76192e4007dfb496cca67e13b'],
+  ['md5', null, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 'd174ab98d277d9f5a5611c2c9f419d9f'],
+  ['md5', null, '1234567890'.repeat(8), '57edf4a22be3c955ac49da2e2107b67a'],
+  ['sha1', null, 'abc', 'a9993e364706816aba3e25717850c26c9cd0d89d'],
+  ['sha1', null, 'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq', '84983e441c3bd26ebaae4aa1f95129e5e54670f1'],
+  ['hmac-md5', rep(0x0b, 16), 'Hi There', '9294727a3638bb1c13f48ef8158bfc9d'],
+  ['hmac-md5', ascii('Jefe'), 'what do ya want for nothing?', '750c783e6ab0b503eaa86e310a5db738'],
+  ['hmac-md5', rep(0xaa, 16), rep(0xdd, 50), '56be34521d144c88dbb8c733f0e8b3f6'],
+  ['hmac-md5', range(1, 25), rep(0xcd, 50), '697eaf0aca3a3aea3a75164746ffaa79'],
+  ['hmac-md5', rep(0x0c, 16), 'Test With Truncation', '56461ef2342edc00f9bab995690efd4c'],
+  ['hmac-md5', rep(0xaa, 80), 'Test Using Larger Than Block-Size Key - Hash Key First', '6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd'],
+  ['hmac-md5', rep(0xaa, 80), 'Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data', '6f630fad67cda0ee1fb1f562db3aa53e'],
+  ['hmac-sha1', rep(0x0b, 20), 'Hi There', 'b617318655057264e28bc0b6fb378c8ef146be00'],
+  ['hmac-sha1', ascii('Jefe'), 'what do ya want for nothing?', 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79'],
+  ['hmac-sha1', rep(0xaa, 20), rep(0xdd, 50), '125d7342b9ac11cd91a39af48aa17b4f63f175d3'],
+  ['hmac-sha1', range(1, 25), rep(0xcd, 50), '4c9007f4026250c6bc8414f9bf50c86c2d7235da'],
+  ['hmac-sha1', rep(0x0c, 20), 'Test With Truncation', '4c1a03424b55e07fe7f27be1d58bb9324a9a5a04'],
+  ['hmac-sha1', rep(0xaa, 80), 'Test Using Larger Than Block-Size Key - Hash Key First', 'aa4ae5e15272d00e95705637ce8a3b55ed402112'],
+  ['hmac-sha1', rep(0xaa, 80), 'Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data', 'e8e99d0f45237d786d6bbaa7965c7808bbff1a91'],
+].map(([alg, key, msg, expected], i) => ({
+  name: `${alg} published vector ${i + 1}`,
+  alg,
+  key: key && key.toString('hex'),
+  msg: (typeof msg === 'string' ? ascii(msg) : msg).toString('hex'),
+  expected,
+}));
+
+// 30 random inputs, 0 to 300 bytes (every padding boundary among them), against node:crypto:
+// each through all four algorithms, or (on Espruino, where pure-JS SHA-1 of 150 bytes takes
+// ~70 ms even on a PC) each through one of those the bundle exports, in turn.
+function randomVectors(oneEach, exported) {
+  const ALGS = ['sha1', 'hmac-sha1', 'md5', 'hmac-md5'].filter((a) => !oneEach || exported.includes(a.replace('hmac-', '')));
+  const lengths = [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 191, 192, 255, 256, 300];
+  while (lengths.length < 30) lengths.push(randomBytes(2).readUInt16BE() % 301);
+  const out = [];
+  lengths.forEach((n, i) => {
+    const m = randomBytes(n), k = randomBytes(randomBytes(1)[0] % 100); // keys over 64 bytes too
+    for (const alg of oneEach ? [ALGS[i % ALGS.length]] : ALGS) {
+      const a = alg.replace('hmac-', '');
+      if (alg.startsWith('hmac-')) {
+        out.push({ name: `${alg} of ${n} random bytes, ${k.length}-byte key`, alg, key: k.toString('hex'), msg: m.toString('hex'), expected: createHmac(a, k).update(m).digest('hex') });
+      } else out.push({ name: `${alg} of ${n} random bytes`, alg, msg: m.toString('hex'), expected: createHash(a).update(m).digest('hex') });
+    }
+  });
+  return out;
+}
+
+const NOW = 1764460800000; // 2025-11-30, a set clock
+const DEVICE = { productKey: 'pk', deviceName: 'device', deviceSecret: 'tH1s-is-the-device-secret' };
+const TOPIC = '/pk/device/user/update';
+const HOST = 'iot-as-http.cn-shanghai.aliyuncs.com';
+const PAYLOAD_TEXT = '温度 ☃ 😀 = 21.5°C';
+const ASCII_TEXT = 'plain ASCII text, sent as the string it is';
+const PAYLOAD2 = Buffer.concat([Buffer.from([0, 1, 0x7f, 0x80, 0xfe, 0xff]), randomBytes(40)]);
+const UTF8 = ['温度 ☃ 😀', 'caf\u00e9', '', 'plain ascii', 'lone \ud800 surrogate', '\udc00'];
+const UTF8_8BIT = ['caf\u00e9', '', 'plain ascii']; // Espruino: strings are 8-bit on boards
+
+const b64url = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+// A JWT-shaped token like the service's, with its expiry in the payload (about 190 characters).
+const jwt = (days) =>
+  `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ expire: NOW + days * 86400000, token: randomBytes(32).toString('hex') })}.${randomBytes(32).toString('base64url')}`;
+const ok = (info) => ({ status: 200, body: JSON.stringify({ code: 0, message: 'success', info: '@INFO@' }).replace('"@INFO@"', info) });
+const tokenReply = (t) => ok(JSON.stringify({ token: t }));
+// messageId as a bare JSON integer, as the service sends it (far above 2^53)
+const idReply = (id, extra = '') => ok(`{"messageId":${id}${extra}}`);
+const codeReply = (code, message, id) => ({ status: 200, body: `{"code":${code},"message":"${message}","info":{"messageId":${id}}}` });
+
+function makeInput(engine, target) {
+  const tokens = { t1: randomBytes(16).toString('hex'), t2: jwt(7), http: jwt(2), m1: jwt(7), m2: jwt(7), m3: jwt(7) };
+  const ids = {
+    first: '892687627916247040',
+    expired: '892687627916247041',
+    throttled: '9007199254740993', // 2^53 + 1
+    last: '18446744073709551615', // 2^64 - 1: wraps in Espruino's JSON.parse
+    http1: '1152921504606846977',
+    http2: '9223372036854775807',
+    http3: '9223372036854775808',
+    m1: '4611686018427387905',
+    m2: '4611686018427387906',
+    m3: '4611686018427387907',
+    m4: '4611686018427387908',
+  };
+  const input = {
+    hash: [...PUBLISHED, ...randomVectors(engine === 'espruino', bundleExports(target))],
+    hexCheck: '00010f10ff7f80',
+    utf8: engine === 'espruino' ? UTF8_8BIT : UTF8,
+    sign: { params: { clientId: '12345', deviceName: 'device', productKey: 'pk', timestamp: '789' }, secret: 'secret' },
+    now: NOW,
+    device: DEVICE,
+    topic: TOPIC,
+    payloadText: PAYLOAD_TEXT,
+    asciiText: ASCII_TEXT,
+    payloadHex: Buffer.from(PAYLOAD_TEXT, 'utf8').toString('hex'),
+    payload2Hex: PAYLOAD2.toString('hex'),
+    scenario: {
+      replies: [
+        tokenReply(tokens.t1),
+        idReply(ids.first),
+        codeReply(20001, 'token is expired', ids.expired),
+        tokenReply(tokens.t2),
+        codeReply(40000, 'request too many', ids.throttled),
+        codeReply(40000, 'request too many', ids.throttled),
+        idReply(ids.last, ',"data":{"n":1}'),
+      ],
+    },
+    http: {
+      plan: [
+        { mode: 'normal', ...tokenReply(tokens.http) },
+        { mode: 'normal', ...idReply(ids.http1) },
+        { mode: 'tlsErrorAfterBody', ...idReply(ids.http2) },
+        { mode: 'endThrows' },
+        { mode: 'endThrows' },
+        { mode: 'normal', ...idReply(ids.http3) },
+        { mode: 'normal', ...tokenReply(tokens.http) },
+      ],
+    },
+    moddable: {
+      certificateHex: randomBytes(24).toString('hex'),
+      plan: [
+        { mode: 'normal', ...tokenReply(tokens.m1) },
+        { mode: 'normal', ...idReply(ids.m1) },
+        { mode: 'error', error: -2 },
+        { mode: 'error', error: -2 },
+        { mode: 'normal', ...idReply(ids.m2) },
+        { mode: 'normal', ...tokenReply(tokens.m2) },
+        { mode: 'normal', ...idReply(ids.m3) },
+        { mode: 'normal', ...tokenReply(tokens.m3) },
+        { mode: 'normal', ...idReply(ids.m4) },
+      ],
+    },
+  };
+  return { input, tokens, ids };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The script for one engine and one bundle.
+
+const asciiJson = (v) => JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+const engineFile = (name) => readFileSync(join(engineDir, name), 'utf8');
+
+function buildScript(engine, target, input) {
+  const bundle = bundleText(target);
+  const parts = [];
+  // Espruino: echo(0) first, or a REPL prompt precedes output from timers
+  if (engine === 'espruino') parts.push('echo(0);');
+  parts.push(`var ENGINE = ${JSON.stringify(engine)}, TARGET = ${JSON.stringify(target)}, ESP = null, MOD = null, LIB;`);
+  parts.push(`var INPUT = ${asciiJson(input)};`);
+  if (engine === 'mujs') parts.push(engineFile('typedarrays.js'));
+  parts.push(engineFile('harness.js'));
+  if (target === 'espruino') {
+    parts.push(engineFile('espruino-env.js'));
+    if (engine === 'espruino') {
+      // as users load it: saved in Storage, then require()d; its require("http") finds the fake
+      parts.push(`require("Storage").write("aliyun-iot-http", ${asciiJson(bundle)});`);
+      parts.push('LIB = require("aliyun-iot-http");');
+      parts.push('ESP.install();');
+    } else {
+      parts.push(`LIB = (function () {\nvar exports = {};\n(function (exports, require) {\n${bundle}\n})(exports, ESP.require);\nreturn exports;\n})();`);
+    }
+  } else {
+    parts.push(engineFile('moddable-env.js'));
+    parts.push(`LIB = ${moddableAsScript(bundle, 'MOD.modules')};`);
+  }
+  parts.push(engineFile('scenario.js'));
+  parts.push('H.run();');
+  const script = parts.join('\n');
+  try {
+    acorn.parse(script, { ecmaVersion: 5, sourceType: 'script' }); // the engines are ES5
+  } catch (e) {
+    throw new Error(`the generated ${engine} script is not ES5: ${e.message}: ${script.slice(Math.max(0, e.pos - 80), e.pos)}<<HERE>>${script.slice(e.pos, e.pos + 40)}`);
+  }
+  return script;
+}
+
+const RUN_TIMEOUT = 25000;
+
+function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+const ENGINES = [
+  { name: 'duktape', bin: () => (onPath('duk') ? 'duk' : null), args: (f) => [f], targets: ['espruino', 'moddable'], apt: 'duktape' },
+  { name: 'mujs', bin: () => (onPath('mujs') ? 'mujs' : null), args: (f) => [f], targets: ['espruino', 'moddable'], apt: 'mujs' },
+  { name: 'espruino', bin: () => process.env.ESPRUINO_BIN || null, args: (f) => [f], targets: ['espruino'], env: 'ESPRUINO_BIN' },
+  { name: 'xst', bin: () => process.env.XST_BIN || null, args: (f) => ['-s', f], targets: ['moddable'], env: 'XST_BIN' },
+];
+
+// Runs one script; resolves with the parsed result line and what went wrong.
+async function runEngine(engine, bin, target, input) {
+  const dir = mkdtempSync(join(tmpdir(), `aliyun-${engine.name}-`));
+  try {
+    const file = join(dir, `${target}-bundle.js`);
+    const script = buildScript(engine.name, target, input);
+    writeFileSync(file, script);
+    // to debug: ENGINE_SCRIPT_DIR=/some/dir keeps a copy of every generated script
+    if (process.env.ENGINE_SCRIPT_DIR) writeFileSync(join(process.env.ENGINE_SCRIPT_DIR, `${engine.name}-${target}-bundle.js`), script);
+    const started = Date.now();
+    // a fresh cwd: Espruino keeps its Storage in ./espruino.flash; stdin is /dev/null
+    const r = await new Promise((resolve) => {
+      const child = spawn(bin, engine.args(file), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = { stdout: '', stderr: '', status: null, signal: null, error: null };
+      const timer = setTimeout(() => {
+        out.error = new Error(`timed out after ${RUN_TIMEOUT} ms`);
+        child.kill('SIGKILL');
+      }, RUN_TIMEOUT);
+      child.stdout.setEncoding('latin1').on('data', (d) => (out.stdout += d));
+      child.stderr.setEncoding('latin1').on('data', (d) => (out.stderr += d));
+      child.on('error', (e) => (out.error = e));
+      child.on('close', (status, signal) => {
+        clearTimeout(timer);
+        Object.assign(out, { status, signal });
+        resolve(out);
+      });
+    });
+    const ms = Date.now() - started;
+    const lines = (r.stdout || '').split(/\r?\n/);
+    const line = lines.find((l) => l.includes('@@RESULT '));
+    const uncaught = lines.filter((l) => /Uncaught/.test(l));
+    const problems = [];
+    if (r.error) problems.push(`could not run ${bin}: ${r.error.message}`);
+    if (r.status !== 0) problems.push(`exit status ${r.status}${r.signal ? ' signal ' + r.signal : ''}`);
+    if (uncaught.length) problems.push(`uncaught exceptions: ${uncaught.join(' | ')}`);
+    let result = null;
+    if (line) {
+      try {
+        result = JSON.parse(line.slice(line.indexOf('@@RESULT ') + 9));
+      } catch (e) {
+        problems.push(`result line is not JSON: ${e.message}`);
+      }
+    } else problems.push('no result line');
+    if (result && result.errors.length) problems.push(`errors inside the engine: ${result.errors.join(' | ')}`);
+    const output = `--- stdout (last 3000 characters)\n${(r.stdout || '').slice(-3000)}\n--- stderr\n${(r.stderr || '').slice(-3000)}`;
+    return { result, problems, output, ms };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions shared by the engines.
+
+const fromHex = (h) => Buffer.from(h, 'hex');
+const signOf = (method, secret, params) => {
+  const text = Object.keys(params).sort().filter((k) => !['sign', 'signmethod', 'version'].includes(k)).map((k) => k + params[k]).join('');
+  return createHmac(method === 'hmacmd5' ? 'md5' : 'sha1', secret).update(text).digest('hex');
+};
+const exactId = (id) => BigInt(id).toString(); // what the transport sent, as exact digits
+
+// An /auth body: exactly the expected fields, and a sign node:crypto agrees with.
+function checkAuthBody(bodyHex, method, where) {
+  const body = JSON.parse(fromHex(bodyHex).toString('utf8'));
+  expect(Object.keys(body).sort(), `${where}: auth body fields`).to.deep.equal(['clientId', 'deviceName', 'productKey', 'sign', 'signmethod', 'timestamp']);
+  expect(body, where).to.include({ productKey: DEVICE.productKey, deviceName: DEVICE.deviceName, clientId: `${DEVICE.productKey}.${DEVICE.deviceName}`, timestamp: String(NOW), signmethod: method });
+  expect(body.sign.toLowerCase(), `${where}: sign`).to.equal(signOf(method, DEVICE.deviceSecret, body));
+}
+
+function checkRun(run) {
+  if (run.problems.length) throw new Error(`${run.problems.join('\n')}\n${run.output}`);
+  expect(run.result.completed, 'all steps completed').to.equal(true);
+}
+
+// Exports every device bundle must have; md5, utf8, sign and memoryStorage are tested where exported.
+const REQUIRED_EXPORTS = ['createClient', 'sha1', 'hmac', 'hex'];
+const OPTIONAL_EXPORTS = ['md5', 'utf8', 'sign', 'memoryStorage'];
+
+function checkHashes(run, input, target) {
+  checkRun(run);
+  const r = run.result;
+  expect(r.exports, 'exports').to.include.members(REQUIRED_EXPORTS);
+  expect([...r.exports].sort(), 'exports seen by the engine').to.deep.equal(bundleExports(target).sort());
+  const missing = OPTIONAL_EXPORTS.filter((e) => !r.exports.includes(e));
+  if (missing.length) console.log(`      (not exported, so not tested here: ${missing.join(', ')})`);
+  const bad = [];
+  let tested = 0;
+  input.hash.forEach((c, i) => {
+    if (r.hash[i] === null && /md5/.test(c.alg) && !r.exports.includes('md5')) return;
+    tested++;
+    if (r.hash[i] !== c.expected) bad.push(`${c.name}: got ${r.hash[i]}, want ${c.expected} (key ${c.key}, message ${c.msg})`);
+  });
+  expect(bad, 'digests that differ').to.deep.equal([]);
+  expect(r.hash.length).to.equal(input.hash.length);
+  expect(tested, 'vectors tested').to.be.at.least(input.hash.filter((c) => /sha1/.test(c.alg)).length);
+  expect(r.hexCheck).to.equal(input.hexCheck);
+  if (r.exports.includes('utf8')) expect(r.utf8, 'utf8()').to.deep.equal(input.utf8.map((s) => Buffer.from(s, 'utf8').toString('hex')));
+}
+
+function checkSign(run) {
+  checkRun(run);
+  const text = 'clientId12345deviceNamedeviceproductKeypktimestamp789';
+  const s = run.result.sign;
+  expect(s.via, 'sign() is used where exported').to.equal(run.result.exports.includes('sign') ? 'sign' : 'hmac');
+  expect(s.hmacsha1, `hmacsha1 via ${s.via}`).to.equal(createHmac('sha1', 'secret').update(text).digest('hex'));
+  if (s.via === 'sign' && run.result.exports.includes('md5')) expect(s.hmacmd5, 'hmacmd5').to.equal(createHmac('md5', 'secret').update(text).digest('hex'));
+}
+
+function checkScenario(run, { input, tokens, ids }, virtual) {
+  checkRun(run);
+  const s = run.result.scenario, T = '/topic' + TOPIC;
+  expect(s.requests.map((q) => q.path), 'request paths').to.deep.equal(['/auth', T, T, '/auth', T, T, T]);
+  expect(s.unusedReplies, 'scripted replies left unused').to.deep.equal([]);
+  const passwords = [undefined, tokens.t1, tokens.t1, undefined, tokens.t2, tokens.t2, tokens.t2];
+  s.requests.forEach((q, i) => {
+    const where = `request ${i + 1} (${q.path})`;
+    expect(q, where).to.include({ method: 'POST', host: HOST, port: 443, bodyIsUint8Array: true });
+    expect(q.bodyLength, where).to.equal(q.body.length / 2);
+    expect(Object.keys(q.headers).sort(), `${where} header names`).to.deep.equal(q.path === '/auth' ? ['Content-Length', 'Content-Type'] : ['Content-Length', 'Content-Type', 'password']);
+    expect(q.headers['Content-Length'], `${where} Content-Length`).to.equal(String(q.body.length / 2));
+    expect(q.headers['Content-Type'], where).to.equal(q.path === '/auth' ? 'application/json' : 'application/octet-stream');
+    expect(q.headers.password, `${where} password`).to.equal(passwords[i]);
+    if (q.path === '/auth') checkAuthBody(q.body, 'hmacsha1', where);
+  });
+  expect(fromHex(s.requests[1].body).toString('utf8'), 'text payload').to.equal(PAYLOAD_TEXT);
+  expect(s.requests[1].body, 'text payload bytes').to.equal(Buffer.from(PAYLOAD_TEXT, 'utf8').toString('hex'));
+  for (const i of [2, 4, 5, 6]) expect(s.requests[i].body, `ArrayBuffer payload, request ${i + 1}`).to.equal(PAYLOAD2.toString('hex'));
+  if (virtual) {
+    // backoff 1 ms, doubling: the retries after the two 40000 replies
+    expect(s.requests[5].t - s.requests[4].t, 'first retry delay').to.equal(1);
+    expect(s.requests[6].t - s.requests[5].t, 'second retry delay').to.equal(2);
+  }
+  expect(s.callbacks, 'publish callbacks, each once').to.deep.equal([
+    { tag: 'text', err: null, result: { messageId: exactId(ids.first) } },
+    { tag: 'buffer', err: null, result: { messageId: exactId(ids.last), data: { n: 1 } } },
+  ]);
+}
+
+const headerPairs = (list) => {
+  const o = {};
+  for (let i = 0; i < list.length; i += 2) o[list[i]] = list[i + 1];
+  return o;
+};
+
+function checkEspruinoTransport(run, { tokens, ids }, engineName) {
+  checkRun(run);
+  const h = run.result.http, T = '/topic' + TOPIC;
+  expect(h.requests.map((q) => q.path), 'request paths').to.deep.equal(['/auth', T, T, T, T, T, '/auth']);
+  expect(h.unused, 'planned replies left unused').to.deep.equal([]);
+  h.requests.forEach((q, i) => {
+    const where = `request ${i + 1} (${q.path})`;
+    expect(q, where).to.include({ protocol: 'https:', host: HOST, port: 443, method: 'POST', nested: false, wide: false, bodyType: 'string' });
+    expect(q.headers['Content-Length'], `${where} Content-Length in bytes`).to.equal(String(q.body.length / 2));
+    expect(q.headers['Content-Type'], where).to.equal(q.path === '/auth' ? 'application/json' : 'application/octet-stream');
+    expect(q.headers.password, `${where} password`).to.equal(q.path === '/auth' ? undefined : tokens.http);
+    if (q.path === '/auth') checkAuthBody(q.body, 'hmacsha1', where);
+    else expect(q.body, `${where} payload bytes`).to.equal(Buffer.from(i === 5 ? ASCII_TEXT : PAYLOAD_TEXT, 'utf8').toString('hex'));
+  });
+  expect(h.callbacks, 'callbacks, each once').to.deep.equal([
+    { tag: 'first', err: null, result: { messageId: exactId(ids.http1) } },
+    { tag: 'tlsErrorAfterBody', err: null, result: { messageId: exactId(ids.http2) } },
+    { tag: 'endThrows', err: { code: 'ENETWORK', message: h.callbacks[2] && h.callbacks[2].err && h.callbacks[2].err.message }, result: null },
+    { tag: 'secondClient', err: null, result: { messageId: exactId(ids.http3) } },
+    { tag: 'sameToken', err: null, result: tokens.http },
+  ]);
+  // the token is written once; the same token again is not rewritten
+  expect(h.writes, 'Storage writes').to.have.length(1);
+  expect(Object.keys(h.files), 'Storage files of the client').to.deep.equal([h.writes[0]]);
+  expect(h.files[h.writes[0]]).to.include(tokens.http);
+  expect(h.writes[0].length, 'Storage file name length').to.be.at.most(28);
+  // the native SHA1 path (require("crypto")): the stand-in off Espruino, the real one on it
+  if (engineName !== 'espruino') expect(h.cryptoCalls, 'require("crypto").SHA1 calls').to.be.above(0);
+}
+
+function checkModdableTransport(run, { input, tokens, ids }) {
+  checkRun(run);
+  const m = run.result.moddable, T = '/topic' + TOPIC;
+  expect(m.requests.map((q) => q.path), 'request paths (a partial token reads as absent: /auth again)').to.deep.equal(['/auth', T, T, T, T, '/auth', T, '/auth', T]);
+  expect(m.unused, 'planned replies left unused').to.deep.equal([]);
+  const passwords = [undefined, tokens.m1, tokens.m1, tokens.m1, tokens.m1, undefined, tokens.m2, undefined, tokens.m3];
+  m.requests.forEach((q, i) => {
+    const where = `request ${i + 1} (${q.path})`;
+    expect(q, where).to.include({ host: HOST, port: 443, method: 'POST', bodyIsArrayBuffer: true, responseIsString: true, socketIsSecureSocket: true, certificateIsTheOneGiven: true, nested: false });
+    expect(q.secure, where).to.deep.equal({ protocolVersion: 0x303, hasCertificate: true });
+    expect(q.headers, where).to.be.an('array');
+    expect(q.headers.length % 2, where).to.equal(0);
+    const headers = headerPairs(q.headers);
+    expect(Object.keys(headers).map((k) => k.toLowerCase()), `${where}: Request adds Content-Length itself`).not.to.include('content-length');
+    expect(headers['Content-Type'], where).to.equal(q.path === '/auth' ? 'application/json' : 'application/octet-stream');
+    expect(headers.password, `${where} password`).to.equal(passwords[i]);
+    if (q.path === '/auth') checkAuthBody(q.body, i === 7 ? 'hmacmd5' : 'hmacsha1', where);
+    else expect(q.body, `${where} payload bytes`).to.equal(Buffer.from(PAYLOAD_TEXT, 'utf8').toString('hex'));
+  });
+  expect(m.callbacks, 'callbacks, each once').to.deep.equal([
+    { tag: 'first', err: null, result: { messageId: exactId(ids.m1) } },
+    { tag: 'error', err: { code: 'ENETWORK', message: m.callbacks[1] && m.callbacks[1].err && m.callbacks[1].err.message }, result: null },
+    { tag: 'secondClient', err: null, result: { messageId: exactId(ids.m2) } },
+    { tag: 'countDeleted', err: null, result: { messageId: exactId(ids.m3) } },
+    { tag: 'pieceDeleted', err: null, result: { messageId: exactId(ids.m4) } },
+  ]);
+  // Preference within the smallest device's limits; the token split into pieces
+  expect(m.violations, 'Preference limits').to.deep.equal([]);
+  expect(tokens.m3.length, 'the test token is long enough to need pieces').to.be.above(150);
+  const sets = m.prefLog.filter((e) => e[0] === 'set');
+  for (const [, domain, key, value] of sets) {
+    expect(domain.length, 'domain length').to.be.at.most(15);
+    expect(key.length, 'key length').to.be.at.most(15);
+    if (typeof value === 'string') expect(value.length, `value of ${key}`).to.be.at.most(62);
+  }
+  const last = new Map();
+  for (const [, domain, key, value] of sets) {
+    last.delete(domain + '\0' + key);
+    last.set(domain + '\0' + key, value);
+  }
+  const kept = [...last.entries()].filter(([k]) => Object.prototype.hasOwnProperty.call(m.prefs[k.split('\0')[0]] || {}, k.split('\0')[1]));
+  expect(kept.filter(([, v]) => typeof v === 'string').map(([, v]) => v).join(''), 'the token, from its pieces').to.include(tokens.m3);
+  expect(m.digests, 'native Digest used for the sign').to.include.members(['SHA1', 'MD5']);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// The engine runs start when the first of them is needed, as many at a time as there are CPUs,
+// the slowest (Espruino, MuJS) first.
+let runs = null;
+function startRuns() {
+  if (runs) return runs;
+  runs = new Map();
+  const queue = [];
+  for (const name of ['espruino', 'mujs', 'xst', 'duktape']) {
+    const engine = ENGINES.find((e) => e.name === name), bin = engine.bin();
+    if (!bin) continue;
+    for (const target of engine.targets) {
+      const data = makeInput(engine.name, target);
+      let start;
+      const promise = new Promise((resolve) => (start = resolve)).then(() => runEngine(engine, bin, target, data.input));
+      queue.push(start);
+      runs.set(`${engine.name}/${target}`, { data, promise });
+    }
+  }
+  const next = () => queue.length && queue.shift()();
+  for (const r of runs.values()) r.promise.then(next, next);
+  for (let i = 0; i < Math.max(2, availableParallelism()); i++) next();
+  return runs;
+}
+
+for (const engine of ENGINES) {
+  for (const target of engine.targets) {
+    const label = `${engine.name}`, bundle = `${target} bundle`;
+    describe(`${label} running the ${bundle}`, function () {
+      let run, data;
+      before(async function () {
+        this.timeout(RUN_TIMEOUT + 15000);
+        if (!engine.bin()) {
+          if (engine.apt && process.env.CI) throw new Error(`${engine.apt} is not installed (apt-get install ${engine.apt})`);
+          return this.skip();
+        }
+        const started = startRuns().get(`${engine.name}/${target}`);
+        data = started.data;
+        run = await started.promise;
+        console.log(`      (${engine.name} ran the ${bundle} script in ${run.ms} ms)`);
+      });
+      it(`${label}: hash vectors (${bundle})`, () => checkHashes(run, data.input, target));
+      it(`${label}: sign example of protocol.md (${bundle})`, () => checkSign(run));
+      it(`${label}: client scenario (${bundle})`, () => checkScenario(run, data, engine.name === 'duktape' || engine.name === 'mujs'));
+      if (target === 'espruino') it(`${label}: Espruino http transport and Storage (${bundle})`, () => checkEspruinoTransport(run, data, engine.name));
+      if (target === 'moddable') it(`${label}: Moddable Request transport and Preference storage (${bundle})`, () => checkModdableTransport(run, data));
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static checks of the device bundles.
+
+const DEVICE_BUNDLES = [
+  { file: 'build/espruino/aliyun-iot-http.min.js', module: false, espruino: true },
+  { file: 'build/espruino/aliyun-iot-http.js', module: false, espruino: true },
+  { file: 'build/moddable/aliyun-iot-http.js', module: true, espruino: false },
+];
+
+function walk(node, visit, parent, key) {
+  if (!node || typeof node.type !== 'string') return;
+  visit(node, parent, key);
+  for (const k of Object.keys(node)) {
+    const v = node[k];
+    if (Array.isArray(v)) v.forEach((c) => walk(c, visit, node, k));
+    else if (v && typeof v.type === 'string') walk(v, visit, node, k);
+  }
+}
+
+describe('device bundles: syntax, size and minifier output', function () {
+  for (const b of DEVICE_BUNDLES) {
+    it(`ES5: ${b.file} parses at ecmaVersion 5${b.module ? ' (imports and exports stripped, strict)' : ''}`, () => {
+      const text = readFileSync(join(root, b.file), 'utf8');
+      const script = b.module ? moddableAsScript(text, 'MODULES') : text;
+      try {
+        acorn.parse(script, { ecmaVersion: 5, sourceType: 'script' });
+      } catch (e) {
+        const at = e.pos === undefined ? '' : `: ...${script.slice(Math.max(0, e.pos - 60), e.pos)}<<HERE>>${script.slice(e.pos, e.pos + 60)}...`;
+        throw new Error(`${b.file} is not ES5 (${e.message})${at}`);
+      }
+    });
+  }
+
+  it(`size: build/espruino/aliyun-iot-http.min.js is at most ${ESPRUINO_BUDGET} bytes`, async function () {
+    this.timeout(20000);
+    const rows = [];
+    for (const dir of ['build/espruino', 'build/moddable', 'build/node']) {
+      for (const name of readdirSync(join(root, dir)).sort()) {
+        if (!/\.(js|cjs|mjs)$/.test(name)) continue;
+        const file = join(root, dir, name), text = readFileSync(file, 'utf8');
+        const module = name.endsWith('.mjs') || dir === 'build/moddable';
+        const min = (await minify(text, { ecma: 5, module, toplevel: true, compress: { sequences: false, passes: 2 } })).code;
+        rows.push({
+          file: `${dir}/${name}`,
+          bytes: statSync(file).size,
+          'gzip -9': gzipSync(text, { level: 9 }).length,
+          'terser min': Buffer.byteLength(min),
+          'min + gzip -9': gzipSync(min, { level: 9 }).length,
+        });
+      }
+    }
+    console.table(rows);
+    const size = statSync(join(root, 'build/espruino/aliyun-iot-http.min.js')).size;
+    expect(size, `Espruino bundle bytes (budget ${ESPRUINO_BUDGET})`).to.be.at.most(ESPRUINO_BUDGET);
+  });
+
+  for (const b of DEVICE_BUNDLES.filter((x) => x.espruino)) {
+    it(`Espruino-safe output: ${b.file} has no comma group under && || ?: and no identifier of/let/static`, () => {
+      const text = readFileSync(join(root, b.file), 'utf8');
+      const ast = acorn.parse(text, { ecmaVersion: 5, sourceType: 'script', locations: true });
+      const bad = [];
+      const show = (n) => `line ${n.loc.start.line} col ${n.loc.start.column}: ${text.slice(n.start, Math.min(n.end, n.start + 100))}`;
+      walk(ast, (node, parent, key) => {
+        if (node.type === 'SequenceExpression' && parent && (parent.type === 'LogicalExpression' || parent.type === 'ConditionalExpression')) {
+          bad.push(`comma group as ${parent.type}.${key} at ${show(node)}`);
+        }
+        // a variable, parameter or function name; property names (o.of, {of: 1}) are fine on Espruino
+        const property = parent && ((parent.type === 'MemberExpression' && key === 'property' && !parent.computed) || (parent.type === 'Property' && key === 'key' && !parent.computed));
+        if (node.type === 'Identifier' && !property && ['of', 'let', 'static'].includes(node.name)) bad.push(`identifier "${node.name}" at ${show(node)}`);
+      });
+      expect(bad, 'patterns Espruino mis-evaluates or rejects').to.deep.equal([]);
+    });
+  }
+});
