@@ -37,8 +37,8 @@ H.step("hashes", function (done) {
 H.step("sign", function (done) {
   var p = INPUT.sign.params, text = "", names = ["clientId", "deviceName", "productKey", "timestamp"], i;
   function bytes(s) {
-    var b = new Uint8Array(s.length);
-    for (i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    var b = new Uint8Array(s.length), j;
+    for (j = 0; j < s.length; j++) b[j] = s.charCodeAt(j);
     return b;
   }
   if (LIB.sign) {
