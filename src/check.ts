@@ -12,7 +12,7 @@ export function topicError(topic: unknown): string {
   if (typeof topic != "string" || topic.charAt(0) != "/" || topic.slice(-1) == "/" || topic.indexOf("//") >= 0) return "topic must be /level/level";
   for (i = 0; i < topic.length; i++) {
     c = topic.charCodeAt(i);
-    if (c < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf(topic.charAt(i)) >= 0) return "topic has character code " + c;
+    if (c < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf(topic.charAt(i)) >= 0) return "bad topic character " + c;
   }
   return "";
 }

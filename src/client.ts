@@ -65,6 +65,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   var hostPort = parseEndpoint(url) as [string, number];
   var owner = productKey + "/" + deviceName + "@" + hostPort;
   var token: any[] | null | undefined; // [owner, token, expire]; undefined: storage not read yet
+  var saved: string | undefined; // the record as last read from or written to storage
   var waiting: Callback<string>[] | null = null;
 
   function clockSet() {
@@ -86,7 +87,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
         err.status = res && +res.status;
       } else if (!(reply = parseReply(res.body))) err = error("EPROTO", "not a service reply");
       else if (reply.code) {
-        err = error(reply.code, reply.message || "service error");
+        err = error(reply.code, reply.message as string);
         err.messageId = reply.messageId;
       }
       c = err && err.code;
@@ -107,27 +108,35 @@ export function createClient(o: ClientOptions, p: Platform): Client {
     }
   }
 
-  /** POST /auth; every caller that arrives while it runs shares it. */
-  function auth(cb: Callback<string>) {
+  /**
+   * POST /auth; every caller that arrives while it runs shares it. The timestamp goes into the
+   * body and the sign only when the clock is set; a clock set wrong (a stale timestamp answers
+   * 20000) gets one more try without it.
+   */
+  function auth(cb: Callback<string> | 0, stamped?: number) {
     var params: { [name: string]: string };
-    if (waiting) return void waiting.push(cb);
-    waiting = [cb];
+    if (cb) {
+      if (waiting) return void waiting.push(cb);
+      waiting = [cb];
+      stamped = clockSet() ? now() : 0;
+    }
     params = { productKey: productKey, deviceName: deviceName, clientId: clientId };
-    // the timestamp goes into the body and the sign only when the clock is set
-    if (clockSet()) params.timestamp = "" + Math.floor(now());
+    if (stamped) params.timestamp = "" + Math.floor(stamped);
     // the sign text: the parameters sorted by name, each name then its value
-    params.sign = hex(hmac(hash, encode(secret), encode("clientId" + clientId + "deviceName" + deviceName + "productKey" + productKey + (params.timestamp ? "timestamp" + params.timestamp : ""))));
+    params.sign = hex(hmac(hash, encode(secret), encode("clientId" + clientId + "deviceName" + deviceName + "productKey" + productKey + (stamped ? "timestamp" + params.timestamp : ""))));
     params.signmethod = method;
     request("/auth", "application/json", "", encode(JSON.stringify(params)), function (err, reply) {
-      var list = waiting as Callback<string>[], t = reply && reply.info && reply.info.token;
+      var list = waiting as Callback<string>[], t = reply && reply.info && reply.info.token, rec;
+      if (err && err.code == 20000 && stamped) return auth(0);
       waiting = null;
       if (!err)
         if (typeof t == "string" && t) {
           token = [owner, t, tokenExpiry(t) || (clockSet() ? now() + DEFAULT_LIFETIME : 0)];
+          rec = JSON.stringify(token);
           try {
-            storage.setItem(TOKEN_KEY, JSON.stringify(token));
+            if (rec != saved) storage.setItem(TOKEN_KEY, (saved = rec)); // flash wears: write changes only
           } catch (x) {} // a token that cannot be kept is still good for this run
-        } else err = error("EPROTO", "no token in reply");
+        } else err = error("EPROTO", "no token");
       // from a timer, so that one callback's throw cannot keep the others from running
       list.forEach(function (f) {
         later(function () {
@@ -140,7 +149,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   function withToken(next: Callback<string>) {
     if (token === undefined) {
       try {
-        token = JSON.parse(storage.getItem(TOKEN_KEY) as string);
+        token = JSON.parse((saved = storage.getItem(TOKEN_KEY) as string));
       } catch (x) {}
       // [owner, token, expire], kept only for this device at this endpoint
       if (!token || token[0] !== owner || typeof token[1] != "string" || !(token[2] >= 0)) token = null;
@@ -151,7 +160,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
 
   function publish(topic: string, payload: string | Uint8Array | ArrayBuffer, cb: Callback<PublishResult>) {
     var bad = topicError(topic), body = payloadBytes(payload, encode) as Uint8Array, resent = 0;
-    var err = bad ? error("EINVAL", bad) : !body ? error("EINVAL", "payload must be a string, Uint8Array or ArrayBuffer") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
+    var err = bad ? error("EINVAL", bad) : !body ? error("EINVAL", "payload must be a string or bytes") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
     callable(cb);
     if (err)
       return void later(function () {
@@ -168,7 +177,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
             return send();
           }
           var id = reply && reply.messageId, data = reply && (reply.info as any).data;
-          if (!err && !id) err = error("EPROTO", "no messageId in reply");
+          if (!err && !id) err = error("EPROTO", "no messageId");
           if (err) cb(err);
           else cb(null, data == null ? { messageId: id as string } : { messageId: id as string, data: data });
         });

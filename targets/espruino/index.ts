@@ -39,13 +39,13 @@ function transport(req: TransportRequest, cb: (err: any, res?: TransportResponse
   r.end(E.toString(req.body));
 }
 
-/** Storage on require("Storage"): one file per key, written only when its value changes. */
+/** Storage on require("Storage"): one file per key (the core writes only a changed token). */
 var flash: Storage = {
   getItem: function (key) {
     return require("Storage").read("aliyun." + key);
   },
   setItem: function (key, value) {
-    if (flash.getItem(key) !== value) require("Storage").write("aliyun." + key, value);
+    require("Storage").write("aliyun." + key, value);
   },
   removeItem: function (key) {
     require("Storage").erase("aliyun." + key);
