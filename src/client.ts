@@ -45,7 +45,10 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   var method: string = opt("signMethod", "hmacsha1", function (v) {
     return p.hashes.hasOwnProperty(v);
   });
-  var url: string = opt("endpoint", "https://iot-as-http." + opt("region", "cn-shanghai") + ".aliyuncs.com", parseEndpoint);
+  var region: string = opt("region", "cn-shanghai", function (v) {
+    return parseEndpoint("https://" + v);
+  });
+  var hostPort = parseEndpoint(opt("endpoint", "https://iot-as-http." + region + ".aliyuncs.com", parseEndpoint)) as [string, number];
   var timeout: number = opt("timeout", 10000, function (v) {
     return v > 0;
   });
@@ -62,7 +65,6 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   var later = p.setTimeout || setTimeout;
   var cancel = p.clearTimeout || clearTimeout;
   var hash = p.hashes[method];
-  var hostPort = parseEndpoint(url) as [string, number];
   var owner = productKey + "/" + deviceName + "@" + hostPort;
   var token: any[] | null | undefined; // [owner, token, expire]; undefined: storage not read yet
   var saved: string | undefined; // the record as last read from or written to storage
@@ -152,7 +154,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
         token = JSON.parse((saved = storage.getItem(TOKEN_KEY) as string));
       } catch (x) {}
       // [owner, token, expire], kept only for this device at this endpoint
-      if (!token || token[0] !== owner || typeof token[1] != "string" || !(token[2] >= 0)) token = null;
+      if (!token || token[0] !== owner || !(token[2] >= 0)) token = null;
     }
     if (token && !(token[2] && clockSet() && now() > token[2] - RENEW_EARLY)) next(null, token[1]);
     else auth(next);

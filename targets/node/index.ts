@@ -44,7 +44,7 @@ function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<
  */
 export function createClient(options: NodeClientOptions): NodeClient {
   const o = options || ({} as NodeClientOptions);
-  const transport = o.transport ? undefined : httpsTransport({ ca: o.ca });
+  const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
   const core = createCoreClient(options, { encode: utf8, hashes: { hmacsha1: sha1, hmacmd5: md5 }, transport, storage, setTimeout, clearTimeout });
@@ -56,7 +56,7 @@ export function createClient(options: NodeClientOptions): NodeClient {
       return promised<string>((done) => core.auth(done), cb);
     },
     close() {
-      if (transport) transport.close();
+      transport.close();
     },
   } as NodeClient;
 }
