@@ -2,7 +2,7 @@ import * as https from 'node:https';
 import type { Transport, TransportRequest, TransportResponse } from '../../src/types';
 import { error } from '../../src/errors';
 
-/** Largest reply body read; the service's replies are a few hundred bytes. */
+/** Largest reply read, in characters; the service's replies are a few hundred bytes. */
 const MAX_REPLY = 1 << 20;
 
 export interface HttpsTransportOptions {
@@ -32,30 +32,32 @@ export function httpsTransport(options: HttpsTransportOptions = {}): HttpsTransp
     const finish = (err: Error | null, res?: TransportResponse) => {
       if (!done) {
         done = true;
+        clearTimeout(timer);
         callback(err, res);
       }
     };
+    // one timer for the whole exchange, cheaper than a socket timeout re-armed on every read
+    const timer = setTimeout(() => {
+      finish(error('ETIMEDOUT', 'no reply within ' + req.timeout + ' ms'));
+      r.destroy();
+    }, req.timeout);
     const r = https.request(
-      { host: req.host, port: req.port, path: req.path, method: req.method, headers: req.headers, agent, timeout: req.timeout },
+      { host: req.host, port: req.port, path: req.path, method: req.method, headers: req.headers, agent },
       (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_REPLY) {
-            finish(error('EPROTO', 'reply larger than ' + MAX_REPLY + ' bytes'));
+        let body = '';
+        res.setEncoding('utf8'); // decodes UTF-8 split across chunks correctly
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          if (body.length > MAX_REPLY) {
+            finish(error('EPROTO', 'reply larger than ' + MAX_REPLY + ' characters'));
             r.destroy();
-          } else chunks.push(chunk);
+          }
         });
-        res.on('end', () => finish(null, { status: res.statusCode as number, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => finish(null, { status: res.statusCode as number, body }));
         res.on('error', (e) => finish(wrap(e)));
         res.on('aborted', () => finish(error('ENETWORK', 'connection closed before the whole reply arrived')));
       },
     );
-    r.on('timeout', () => {
-      finish(error('ETIMEDOUT', 'no reply within ' + req.timeout + ' ms'));
-      r.destroy();
-    });
     r.on('error', (e) => finish(wrap(e)));
     r.end(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.length));
   } as HttpsTransport;
