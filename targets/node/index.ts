@@ -1,8 +1,7 @@
 import { createClient as createCoreClient } from '../../src/client';
 import { memoryStorage } from '../../src/memory';
 import { utf8 } from '../../src/bytes';
-import { md5 } from '../../src/hash/md5';
-import { sha1 } from '../../src/hash/sha1';
+import { createHash } from 'node:crypto';
 import type { Callback, ClientOptions, PublishResult } from '../../src/types';
 import type { ClientError } from '../../src/errors';
 import { httpsTransport, HttpsTransportOptions } from './transport';
@@ -33,6 +32,11 @@ export interface NodeClient {
   close(): void;
 }
 
+/** node:crypto's hash for the sign; the core's pure-JS ones stay exported and agree with it. */
+function native(algorithm: string) {
+  return (message: Uint8Array) => new Uint8Array(createHash(algorithm).update(message).digest());
+}
+
 function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<T> | void {
   if (cb) return run(cb);
   return new Promise<T>((resolve, reject) => run((err: ClientError | null, value?: T) => (err ? reject(err) : resolve(value as T))));
@@ -47,7 +51,7 @@ export function createClient(options: NodeClientOptions): NodeClient {
   const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
-  const core = createCoreClient(options, { encode: utf8, hashes: { hmacsha1: sha1, hmacmd5: md5 }, transport, storage, setTimeout, clearTimeout });
+  const core = createCoreClient(options, { encode: utf8, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5') }, transport, storage, setTimeout, clearTimeout });
   return {
     publish(topic: string, payload: Payload, cb?: Callback<PublishResult>) {
       return promised<PublishResult>((done) => core.publish(topic, payload, done), cb);
