@@ -1,35 +1,28 @@
-import { md, rotl } from './md';
+import { md } from './md';
 
 // RFC 1321 §3.4: K[i] = floor(abs(sin(i + 1)) * 2^32), computed rather than listed (64 fewer
 // literals in the bundle); 4294967296 is a literal because Math.pow(2, 32) is inexact on Espruino.
 var K = new Int32Array(64);
 for (var k = 0; k < 64; k++) K[k] = Math.floor(Math.abs(Math.sin(k + 1)) * 4294967296) | 0;
 
-// Per-round shift amounts S11..S44.
-var S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+// For each of the 64 steps: the message word it reads and its left rotation (S11..S44),
+// tabled once so that a step does no index arithmetic.
+var X = new Int32Array(64), R = new Int32Array(64), S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+for (k = 0; k < 64; k++) {
+  X[k] = k < 16 ? k : k < 32 ? (5 * k + 1) & 15 : k < 48 ? (3 * k + 5) & 15 : (7 * k) & 15;
+  R[k] = S[((k >> 4) << 2) | (k & 3)];
+}
 
 function block(W: Int32Array, H: Int32Array) {
   var a = H[0], b = H[1], c = H[2], d = H[3];
-  var i, f, g, t;
+  var i, x, s;
   for (i = 0; i < 64; i++) {
-    if (i < 16) {
-      f = d ^ (b & (c ^ d)); // F = (b & c) | (~b & d)
-      g = i;
-    } else if (i < 32) {
-      f = c ^ (d & (b ^ c)); // G = (b & d) | (c & ~d)
-      g = (5 * i + 1) & 15;
-    } else if (i < 48) {
-      f = b ^ c ^ d; // H
-      g = (3 * i + 5) & 15;
-    } else {
-      f = c ^ (b | ~d); // I
-      g = (7 * i) & 15;
-    }
-    t = d;
+    x = a + K[i] + W[X[i]] + (i < 16 ? d ^ (b & (c ^ d)) : i < 32 ? c ^ (d & (b ^ c)) : i < 48 ? b ^ c ^ d : c ^ (b | ~d)); // F, G, H, I
+    s = R[i];
+    a = d;
     d = c;
     c = b;
-    b = (b + rotl((a + f + K[i] + W[g]) | 0, S[((i >> 4) << 2) | (i & 3)])) | 0;
-    a = t;
+    b = (b + ((x << s) | (x >>> (32 - s)))) | 0;
   }
   H[0] += a;
   H[1] += b;

@@ -1,19 +1,21 @@
-import { md, rotl } from './md';
+import { md } from './md';
 
-// FIPS 180-4 §6.1.2, with the schedule W expanded in place to 80 words.
+// FIPS 180-4 §6.1.2, with the schedule W expanded in place to 80 words. ROTL is written out:
+// a call per use costs more than the rest of the round on the small interpreters.
 function block(W: Int32Array, H: Int32Array) {
   var a = H[0], b = H[1], c = H[2], d = H[3], e = H[4];
-  var t, f, T;
-  for (t = 16; t < 80; t++) W[t] = rotl(W[t - 3] ^ W[t - 8] ^ W[t - 14] ^ W[t - 16], 1);
+  var t, T;
+  for (t = 16; t < 80; t++) {
+    T = W[t - 3] ^ W[t - 8] ^ W[t - 14] ^ W[t - 16];
+    W[t] = (T << 1) | (T >>> 31);
+  }
   for (t = 0; t < 80; t++) {
-    if (t < 20) f = (d ^ (b & (c ^ d))) + 0x5a827999; // Ch
-    else if (t < 40) f = (b ^ c ^ d) + 0x6ed9eba1; // Parity
-    else if (t < 60) f = ((b & c) | (d & (b | c))) + 0x8f1bbcdc; // Maj
-    else f = (b ^ c ^ d) + 0xca62c1d6; // Parity
-    T = (rotl(a, 5) + f + e + W[t]) | 0;
+    // one loop per 20 rounds would spare the comparisons but not the bytes
+    T = t < 20 ? (d ^ (b & (c ^ d))) + 0x5a827999 : t < 40 ? (b ^ c ^ d) + 0x6ed9eba1 : t < 60 ? ((b & c) | (d & (b | c))) + 0x8f1bbcdc : (b ^ c ^ d) + 0xca62c1d6;
+    T = (((a << 5) | (a >>> 27)) + e + W[t] + T) | 0;
     e = d;
     d = c;
-    c = rotl(b, 30);
+    c = (b << 30) | (b >>> 2);
     b = a;
     a = T;
   }
