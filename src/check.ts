@@ -2,19 +2,19 @@
 export var MAX_PAYLOAD = 131072;
 
 /**
- * Why a publish topic is invalid, or "" when it is valid: MQTT topic rules (no wildcard, no
- * empty level), a leading "/", and only characters that need no escaping in a URL path (the
- * platform's topics use letters, digits and -_.@:). No "?": no query string is allowed.
- * Plain loops rather than a regular expression: Espruino's regex support is partial.
+ * Whether a publish topic is valid: MQTT topic rules (no wildcard, no empty level), a leading
+ * "/", and only characters that need no escaping in a URL path (the platform's topics use
+ * letters, digits and -_.@:). No "?": no query string is allowed. Plain loops rather than a
+ * regular expression: Espruino's regex support is partial.
  */
-export function topicError(topic: unknown): string {
+export function validTopic(topic: unknown): boolean {
   var i, c;
-  if (typeof topic != "string" || topic.charAt(0) != "/" || topic.slice(-1) == "/" || topic.indexOf("//") >= 0) return "topic must be /level/level";
+  if (typeof topic != "string" || topic.charAt(0) != "/" || topic.slice(-1) == "/" || topic.indexOf("//") >= 0) return false;
   for (i = 0; i < topic.length; i++) {
     c = topic.charCodeAt(i);
-    if (c < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf(topic.charAt(i)) >= 0) return "bad topic character " + c;
+    if (c < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf(topic.charAt(i)) >= 0) return false;
   }
-  return "";
+  return true;
 }
 
 /** A payload as bytes (strings through `encode`, always a copy), or undefined for another type. */

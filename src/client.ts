@@ -1,4 +1,4 @@
-import { MAX_PAYLOAD, parseEndpoint, payloadBytes, topicError } from "./check";
+import { MAX_PAYLOAD, parseEndpoint, payloadBytes, validTopic } from "./check";
 import { ClientError, error } from "./errors";
 import { parseReply, Reply } from "./reply";
 import { hex } from "./bytes";
@@ -17,7 +17,7 @@ var TOKEN_KEY = "token";
 type Done = (err: ClientError | null, reply?: Reply) => void;
 
 function callable(cb: unknown) {
-  if (typeof cb != "function") throw error("EINVAL", "callback must be a function");
+  if (typeof cb != "function") throw error("EINVAL", "bad callback");
 }
 
 /**
@@ -101,12 +101,12 @@ export function createClient(o: ClientOptions, p: Platform): Client {
     }
     if (password) headers.password = password;
     timer = later(function () {
-      finish(error("ETIMEDOUT", "no reply in " + timeout + " ms"));
+      finish(error("ETIMEDOUT", "timed out"));
     }, timeout);
     try {
       transport({ method: "POST", host: hostPort[0], port: hostPort[1], path: path, headers: headers, body: body, timeout: timeout }, finish);
     } catch (x) {
-      finish(x || "transport failed");
+      finish(x || {}); // a throw of null still fails the request
     }
   }
 
@@ -116,35 +116,48 @@ export function createClient(o: ClientOptions, p: Platform): Client {
    * 20000) gets one more try without it.
    */
   function auth(cb: Callback<string> | 0, stamped?: number) {
-    var params: { [name: string]: string };
+    var params: { [name: string]: string }, body;
     if (cb) {
       if (waiting) return void waiting.push(cb);
       waiting = [cb];
-      stamped = clockSet() ? now() : 0;
     }
-    params = { productKey: productKey, deviceName: deviceName, clientId: clientId };
-    if (stamped) params.timestamp = "" + Math.floor(stamped);
-    // the sign text: the parameters sorted by name, each name then its value
-    params.sign = hex(hmac(hash, encode(secret), encode("clientId" + clientId + "deviceName" + deviceName + "productKey" + productKey + (stamped ? "timestamp" + params.timestamp : ""))));
-    params.signmethod = method;
-    request("/auth", "application/json", "", encode(JSON.stringify(params)), function (err, reply) {
-      var list = waiting as Callback<string>[], t = reply && reply.info && reply.info.token, rec;
+    try {
+      if (cb) stamped = clockSet() ? now() : 0;
+      params = { productKey: productKey, deviceName: deviceName, clientId: clientId };
+      if (stamped) params.timestamp = "" + Math.floor(stamped);
+      // the sign text: the parameters sorted by name, each name then its value
+      params.sign = hex(hmac(hash, encode(secret), encode("clientId" + clientId + "deviceName" + deviceName + "productKey" + productKey + (stamped ? "timestamp" + params.timestamp : ""))));
+      params.signmethod = method;
+      body = encode(JSON.stringify(params));
+    } catch (x) {
+      return done(x as ClientError); // a clock or hash that throws fails the waiting callers, once
+    }
+    request("/auth", "application/json", "", body, function (err, reply) {
+      var t = reply && reply.info && reply.info.token, e, rec;
       if (err && err.code == 20000 && stamped) return auth(0);
-      waiting = null;
       if (!err)
         if (typeof t == "string" && t) {
-          token = [owner, t, tokenExpiry(t) || (clockSet() ? now() + DEFAULT_LIFETIME : 0)];
+          // an expire already due by this clock (a clock far ahead) is not believed: the
+          // token is then used until the service says 20001
+          e = tokenExpiry(t) || (clockSet() ? now() + DEFAULT_LIFETIME : 0);
+          token = [owner, t, e > now() + RENEW_EARLY ? e : 0];
           rec = JSON.stringify(token);
           try {
             if (rec != saved) storage.setItem(TOKEN_KEY, (saved = rec)); // flash wears: write changes only
           } catch (x) {} // a token that cannot be kept is still good for this run
         } else err = error("EPROTO", "no token");
-      // from a timer, so that one callback's throw cannot keep the others from running
-      list.forEach(function (f) {
-        later(function () {
-          f(err, t as string);
-        }, 0);
-      });
+      done(err, t as string);
+    });
+  }
+
+  /** Ends an /auth for everyone waiting on it, from a timer: one callback's throw cannot stop the others. */
+  function done(err: ClientError | null, t?: string) {
+    var list = waiting as Callback<string>[];
+    waiting = null;
+    list.forEach(function (f) {
+      later(function () {
+        f(err, t);
+      }, 0);
     });
   }
 
@@ -154,15 +167,15 @@ export function createClient(o: ClientOptions, p: Platform): Client {
         token = JSON.parse((saved = storage.getItem(TOKEN_KEY) as string));
       } catch (x) {}
       // [owner, token, expire], kept only for this device at this endpoint
-      if (!token || token[0] !== owner || !(token[2] >= 0)) token = null;
+      if (!token || token[0] !== owner) token = null;
     }
     if (token && !(token[2] && clockSet() && now() > token[2] - RENEW_EARLY)) next(null, token[1]);
     else auth(next);
   }
 
   function publish(topic: string, payload: string | Uint8Array | ArrayBuffer, cb: Callback<PublishResult>) {
-    var bad = topicError(topic), body = payloadBytes(payload, encode) as Uint8Array, resent = 0;
-    var err = bad ? error("EINVAL", bad) : !body ? error("EINVAL", "payload must be a string or bytes") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
+    var body = payloadBytes(payload, encode) as Uint8Array, resent = 0;
+    var err = !validTopic(topic) ? error("EINVAL", "bad topic " + topic) : !body ? error("EINVAL", "payload must be a string or bytes") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
     callable(cb);
     if (err)
       return void later(function () {
@@ -178,7 +191,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
             if (token && token[1] == t) token = null;
             return send();
           }
-          var id = reply && reply.messageId, data = reply && (reply.info as any).data;
+          var id = reply && reply.messageId, data = reply && reply.info && (reply.info as any).data;
           if (!err && !id) err = error("EPROTO", "no messageId");
           if (err) cb(err);
           else cb(null, data == null ? { messageId: id as string } : { messageId: id as string, data: data });

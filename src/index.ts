@@ -7,7 +7,7 @@ export { hex, utf8 } from "./bytes";
 export { sign, signText } from "./sign";
 export { parseReply } from "./reply";
 export { tokenExpiry } from "./token";
-export { topicError, MAX_PAYLOAD } from "./check";
+export { validTopic, MAX_PAYLOAD } from "./check";
 export type { Client, ClientOptions, Callback, PublishResult, Storage, Transport, TransportRequest, TransportResponse, Platform } from "./types";
 export type { ClientError } from "./errors";
 export type { Hash } from "./hash/md";

@@ -1,10 +1,6 @@
 /** A hash over bytes: the interface every digest here and every native one offered by a platform has. */
 export type Hash = (message: Uint8Array) => Uint8Array;
 
-// The message schedule, shared: hashing is synchronous, and a buffer less per call is both
-// faster and less for a board's allocator to do. 80 words so SHA-1 can expand in place.
-var W = new Int32Array(80);
-
 /**
  * Merkle–Damgård over 64-byte blocks, shared by MD5 (little-endian words) and SHA-1 (big-endian):
  * pad with 0x80, zeros and the message length in bits (RFC 1321 §3.1-3.2, FIPS 180-4 §5.1.1),
@@ -12,6 +8,9 @@ var W = new Int32Array(80);
  */
 export function md(message: Uint8Array, iv: number[], block: (W: Int32Array, H: Int32Array) => void, bigEndian: boolean): Uint8Array {
   var n = message.length, size = (((n + 8) >> 6) + 1) << 6, m = new Uint8Array(size), H = new Int32Array(iv), out = new Uint8Array(H.length << 2);
+  // the schedule, 80 words so SHA-1 can expand in place; per call, not shared: Moddable freezes
+  // a preloaded module's typed arrays
+  var W = new Int32Array(80);
   var b, i, j;
   m.set(message);
   m[n] = 0x80;

@@ -29,9 +29,8 @@ function transport(req: TransportRequest, cb: (err: any, res?: TransportResponse
       body += d;
     });
     res.on("close", function () {
-      finish(null);
+      finish(null); // also after an error: a reply cut short then fails as EPROTO
     });
-    res.on("error", finish);
   });
   r.on("error", function (e: any) {
     if (!res || e.code != -30848) finish(e);
