@@ -3,7 +3,7 @@ import { memoryStorage } from '../../src/memory';
 import { utf8 } from '../../src/bytes';
 import { createHash } from 'node:crypto';
 import type { Callback, ClientOptions, PublishResult } from '../../src/types';
-import type { ClientError } from '../../src/errors';
+import { error, ClientError } from '../../src/errors';
 import { httpsTransport, HttpsTransportOptions } from './transport';
 import { fileStorage } from './storage';
 
@@ -48,6 +48,9 @@ function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<
  */
 export function createClient(options: NodeClientOptions): NodeClient {
   const o = options || ({} as NodeClientOptions);
+  const text = (v: unknown) => typeof v === 'string' || Buffer.isBuffer(v);
+  if (o.ca != null && !(text(o.ca) || (Array.isArray(o.ca) && o.ca.every(text)))) throw error('EINVAL', 'bad option ca');
+  if (o.dir != null && (typeof o.dir !== 'string' || !o.dir)) throw error('EINVAL', 'bad option dir');
   const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());

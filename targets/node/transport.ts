@@ -36,28 +36,35 @@ export function httpsTransport(options: HttpsTransportOptions = {}): HttpsTransp
         callback(err, res);
       }
     };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let r: ReturnType<typeof https.request>;
+    try {
+      r = https.request(
+        { host: req.host, port: req.port, path: req.path, method: req.method, headers: req.headers, agent },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8'); // decodes UTF-8 split across chunks correctly
+          res.on('data', (chunk: string) => {
+            body += chunk;
+            if (body.length > MAX_REPLY) {
+              finish(error('EPROTO', 'reply larger than ' + MAX_REPLY + ' characters'));
+              r.destroy();
+            }
+          });
+          res.on('end', () => finish(null, { status: res.statusCode as number, body }));
+          res.on('error', (e) => finish(wrap(e)));
+          res.on('aborted', () => finish(error('ENETWORK', 'connection closed before the whole reply arrived')));
+        },
+      );
+    } catch (e) {
+      // e.g. a header value Node refuses: report it like any failure to send
+      return finish(wrap(e as NodeJS.ErrnoException));
+    }
     // one timer for the whole exchange, cheaper than a socket timeout re-armed on every read
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       finish(error('ETIMEDOUT', 'no reply within ' + req.timeout + ' ms'));
       r.destroy();
     }, req.timeout);
-    const r = https.request(
-      { host: req.host, port: req.port, path: req.path, method: req.method, headers: req.headers, agent },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8'); // decodes UTF-8 split across chunks correctly
-        res.on('data', (chunk: string) => {
-          body += chunk;
-          if (body.length > MAX_REPLY) {
-            finish(error('EPROTO', 'reply larger than ' + MAX_REPLY + ' characters'));
-            r.destroy();
-          }
-        });
-        res.on('end', () => finish(null, { status: res.statusCode as number, body }));
-        res.on('error', (e) => finish(wrap(e)));
-        res.on('aborted', () => finish(error('ENETWORK', 'connection closed before the whole reply arrived')));
-      },
-    );
     r.on('error', (e) => finish(wrap(e)));
     r.end(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.length));
   } as HttpsTransport;
