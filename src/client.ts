@@ -46,7 +46,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
     return p.hashes.hasOwnProperty(v);
   });
   var region: string = opt("region", "cn-shanghai", function (v) {
-    return parseEndpoint("https://" + v);
+    return /^[\w.-]+$/.test(v); // a host name label: no port, no path
   });
   var hostPort = parseEndpoint(opt("endpoint", "https://iot-as-http." + region + ".aliyuncs.com", parseEndpoint)) as [string, number];
   var timeout: number = opt("timeout", 10000, function (v) {
@@ -175,7 +175,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
 
   function publish(topic: string, payload: string | Uint8Array | ArrayBuffer, cb: Callback<PublishResult>) {
     var body = payloadBytes(payload, encode) as Uint8Array, resent = 0;
-    var err = !validTopic(topic) ? error("EINVAL", "bad topic " + topic) : !body ? error("EINVAL", "payload must be a string or bytes") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
+    var err = !validTopic(topic) ? error("EINVAL", "bad topic " + (typeof topic == "string" ? topic : typeof topic)) : !body ? error("EINVAL", "bad payload: not a string or bytes") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
     callable(cb);
     if (err)
       return void later(function () {
