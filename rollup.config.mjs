@@ -54,23 +54,19 @@ export default [
     plugins: [nodeTs()],
     output: { dir: 'build/node', format: 'cjs', exports: 'named', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '') },
   },
-  {
-    input: 'targets/espruino/index.ts',
-    treeshake: { moduleSideEffects: false },
-    plugins: [ts()],
-    output: [
-      { file: 'build/espruino/aliyun-iot-http.js', format: 'cjs', exports: 'named', esModule: false, strict: false, freeze: false },
-      {
-        file: 'build/espruino/aliyun-iot-http.min.js',
-        format: 'cjs',
-        exports: 'named',
-        esModule: false,
-        strict: false,
-        freeze: false,
-        plugins: [terser(deviceTerser(false))],
-      },
-    ],
-  },
+  ...['index', 'sha1'].map((name) => {
+    const file = `build/espruino/aliyun-iot-http${name === 'index' ? '' : '-' + name}`;
+    const cjs = { format: 'cjs', exports: 'named', esModule: false, strict: false, freeze: false };
+    return {
+      input: `targets/espruino/${name}.ts`,
+      treeshake: { moduleSideEffects: false },
+      plugins: [ts()],
+      output: [
+        { file: `${file}.js`, ...cjs },
+        { file: `${file}.min.js`, ...cjs, plugins: [terser(deviceTerser(false))] },
+      ],
+    };
+  }),
   {
     input: 'targets/moddable/index.ts',
     treeshake: { moduleSideEffects: false },

@@ -3,7 +3,7 @@ import { ClientError, error } from "./errors";
 import { parseReply, Reply } from "./reply";
 import { hex } from "./bytes";
 import { hmac } from "./hash/hmac";
-import { tokenExpiry } from "./token";
+import { expiry } from "./token";
 import { Callback, Client, ClientOptions, Platform, PublishResult, Storage } from "./types";
 
 declare var setTimeout: (fn: () => void, ms: number) => unknown;
@@ -139,7 +139,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
         if (typeof t == "string" && t) {
           // an expire already due by this clock (a clock far ahead) is not believed: the
           // token is then used until the service says 20001
-          e = tokenExpiry(t) || (clockSet() ? now() + DEFAULT_LIFETIME : 0);
+          e = expiry(t, p.unbase64) || (clockSet() ? now() + DEFAULT_LIFETIME : 0);
           token = [owner, t, e > now() + RENEW_EARLY ? e : 0];
           rec = JSON.stringify(token);
           try {

@@ -1,5 +1,5 @@
 /** base64url (a JWT part: no padding) to a byte string. */
-function unbase64(s: string): string {
+export function unbase64(s: string): string {
   var out = "", acc = 0, bits = 0, i, c;
   for (i = 0; i < s.length; i++) {
     c = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(s.charAt(i));
@@ -12,13 +12,17 @@ function unbase64(s: string): string {
 
 /**
  * The `expire` (ms since the epoch) that a JWT-shaped token carries in its payload
- * (`header.{"expire":...,"token":...}.signature`); 0 when the token has none.
+ * (`header.{"expire":...,"token":...}.signature`); 0 when the token has none. `decode` is
+ * base64url to a byte string: the platform's own where it has one.
  */
-export function tokenExpiry(token: string): number {
-  var parts = token.split(".");
+export function expiry(token: string, decode: (s: string) => string): number {
   try {
-    return +JSON.parse(unbase64(parts[1])).expire || 0;
+    return +JSON.parse(decode(token.split(".")[1])).expire || 0;
   } catch (x) {
     return 0;
   }
+}
+
+export function tokenExpiry(token: string): number {
+  return expiry(token, unbase64);
 }

@@ -27,7 +27,8 @@ export type Transport = (request: TransportRequest, callback: (err: Error | null
 export interface Storage {
   getItem(key: string): string | null | undefined;
   setItem(key: string, value: string): void;
-  removeItem(key: string): void;
+  /** Not called by the client; the storages shipped here have it, as Web Storage does. */
+  removeItem?(key: string): void;
 }
 
 export interface ClientOptions {
@@ -73,6 +74,8 @@ export interface Client {
 export interface Platform {
   /** Strings to the bytes sent: UTF-8, or a string's own bytes where strings are 8-bit. */
   encode: (s: string) => Uint8Array;
+  /** base64url (no padding) to a byte string, to read a token's expiry. */
+  unbase64: (s: string) => string;
   transport?: Transport;
   storage?: Storage;
   setTimeout?: (fn: () => void, ms: number) => unknown;

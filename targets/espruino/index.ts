@@ -1,10 +1,11 @@
 import { createClient as createCoreClient } from "../../src/client";
 import { ClientOptions, Storage, TransportRequest, TransportResponse } from "../../src/types";
 import { Hash } from "../../src/hash/md";
-import { sha1 } from "../../src/hash/sha1";
+import { error } from "../../src/errors";
 
 declare function require(name: string): any;
 declare var E: any;
+declare function atob(s: string): string;
 declare var setTimeout: (fn: () => void, ms: number) => unknown;
 
 /**
@@ -46,38 +47,49 @@ var flash: Storage = {
   setItem: function (key, value) {
     require("Storage").write("aliyun." + key, value);
   },
-  removeItem: function (key) {
-    require("Storage").erase("aliyun." + key);
-  },
 };
 
-/** The board's native SHA-1 (require("crypto"), on boards that have it), else the core's. */
-function nativeSha1(): Hash {
+/**
+ * The board's SHA-1, require("crypto").SHA1. Every Espruino firmware built with TLS has it (TLS
+ * is built only with the crypto library), so the pure-JS SHA-1 is a separate module
+ * (aliyun-iot-http-sha1) that only a board without TLS, on a transport of its own, loads.
+ */
+function boardSha1(): Hash | undefined {
   var c: any;
   try {
     c = require("crypto").SHA1;
   } catch (e) {}
-  return c
-    ? function (m) {
-        return new Uint8Array(c(E.toString(m)));
-      }
-    : sha1;
+  return (
+    c &&
+    function (m: Uint8Array) {
+      return new Uint8Array(c(E.toString(m)));
+    }
+  );
+}
+
+export interface EspruinoOptions extends ClientOptions {
+  /** SHA-1 for a board without require("crypto"): require("aliyun-iot-http-sha1").sha1 */
+  sha1?: Hash;
 }
 
 /**
- * A client on the board's http, Storage and (where present) crypto modules. Strings are sent as
- * their own bytes: Espruino strings are 8-bit, and text typed in the IDE is already UTF-8.
+ * A client on the board's http, Storage and crypto modules. Strings are sent as their own
+ * bytes: Espruino strings are 8-bit, and text typed in the IDE is already UTF-8.
  * It signs with hmacsha1 only: boards have SHA-1 natively, and MD5 would cost 600 bytes.
  */
-export function createClient(options: ClientOptions) {
+export function createClient(options: EspruinoOptions) {
+  var sha1 = (options && options.sha1) || boardSha1();
+  if (typeof sha1 != "function") throw error("EINVAL", 'bad option sha1: no require("crypto") on this board');
   return createCoreClient(options, {
     encode: E.toUint8Array, // a static native: works unbound
+    unbase64: function (s) {
+      return atob(s.replace(/-/g, "+").replace(/_/g, "/")); // atob reads - and _ as 0
+    },
     transport: transport,
     storage: flash,
-    hashes: { hmacsha1: nativeSha1() },
+    hashes: { hmacsha1: sha1 },
   });
 }
 
-export { sha1 };
 export { hmac } from "../../src/hash/hmac";
 export { hex } from "../../src/bytes";

@@ -7,6 +7,7 @@ import { createClient as createCoreClient } from "../../src/client";
 import { memoryStorage } from "../../src/memory";
 import { error } from "../../src/errors";
 import { utf8 } from "../../src/bytes";
+import { unbase64 } from "../../src/token";
 import { ClientOptions, Storage, TransportRequest, TransportResponse } from "../../src/types";
 
 export interface ModdableClientOptions extends ClientOptions {
@@ -90,6 +91,7 @@ function digest(name: string) {
 export function createClient(options: ModdableClientOptions) {
   return createCoreClient(options, {
     encode: utf8,
+    unbase64: unbase64,
     transport: transport(options && options.certificate),
     storage: preferences(),
     setTimeout: function (fn, ms) {

@@ -1,6 +1,7 @@
 import { createClient as createCoreClient } from '../../src/client';
 import { memoryStorage } from '../../src/memory';
 import { utf8 } from '../../src/bytes';
+import { unbase64 } from '../../src/token';
 import { createHash } from 'node:crypto';
 import type { Callback, ClientOptions, PublishResult } from '../../src/types';
 import { error, ClientError } from '../../src/errors';
@@ -54,7 +55,7 @@ export function createClient(options: NodeClientOptions): NodeClient {
   const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
-  const core = createCoreClient(options, { encode: utf8, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5') }, transport, storage, setTimeout, clearTimeout });
+  const core = createCoreClient(options, { encode: utf8, unbase64, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5') }, transport, storage, setTimeout, clearTimeout });
   return {
     publish(topic: string, payload: Payload, cb?: Callback<PublishResult>) {
       return promised<PublishResult>((done) => core.publish(topic, payload, done), cb);

@@ -13,6 +13,7 @@ const mod = (path) => read(join('node_modules', path));
 
 export const BUNDLES = {
   espruino: 'build/espruino/aliyun-iot-http.min.js',
+  espruinoSha1: 'build/espruino/aliyun-iot-http-sha1.min.js',
   moddable: 'build/moddable/aliyun-iot-http.js',
   node: 'build/node/index.cjs',
 };

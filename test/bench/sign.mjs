@@ -27,19 +27,21 @@ export const ENGINES = [
 const hmacOurs = (h, enc) => `L.hex(L.hmac(${h}, ${enc}(K), ${enc}(M)))`;
 const NATIVE = 'try { NATIVE_SHA1 = (function (c) { return function (m) { return new Uint8Array(c(E.toString(m))); }; })(require("crypto").SHA1); } catch (e) {}';
 
-// What runs on an engine: the Moddable bundle for our code; on Espruino the Espruino bundle for
-// SHA-1 (pure, through the board's require("crypto").SHA1 as its client does, and required from
-// Storage as users load it) and the Moddable bundle for MD5. Then each library. Code is loaded
+// What runs on an engine: the Moddable bundle for our code; on Espruino the Espruino bundle's
+// HMAC for SHA-1 (on the board's require("crypto").SHA1 as its client does, and on the pure
+// SHA-1 module, also required from Storage as users load it) and the Moddable bundle for MD5. Then each library. Code is loaded
 // from a string in RAM unless said otherwise.
 function subjects(engine) {
   const moddable = { name: 'ours', loader: () => moddableLoader(), moddable: true, cases: [['sha1', hmacOurs('L.sha1', 'L.utf8')], ['md5', hmacOurs('L.md5', 'L.utf8')]] };
   const list = [moddable];
   if (engine === 'Espruino') {
     moddable.cases = moddable.cases.filter(([alg]) => alg === 'md5');
-    const pure = ['sha1', hmacOurs('L.sha1', 'E.toUint8Array')];
+    const pure = ['sha1', hmacOurs('S.sha1', 'E.toUint8Array')];
+    const inRam = (path) => `(function () {\nvar exports = {};\n${read(path)}\n;return exports;\n})()`;
+    const stored = (name, path) => `require("Storage").write("${name}", ${JSON.stringify(read(path))});`;
     list.unshift(
-      { name: 'ours', loader: () => `L = (function () {\nvar exports = {};\n${read(BUNDLES.espruino)}\n;return exports;\n})();\n${NATIVE}`, cases: [pure, ['sha1', hmacOurs('NATIVE_SHA1', 'E.toUint8Array'), 'ours, native SHA-1']] },
-      { name: 'ours', loader: () => `require("Storage").write("aliyun-iot-http", ${JSON.stringify(read(BUNDLES.espruino))});\nL = require("aliyun-iot-http");`, cases: [[...pure, 'ours, from Storage']] },
+      { name: 'ours', loader: () => `L = ${inRam(BUNDLES.espruino)};\nS = ${inRam(BUNDLES.espruinoSha1)};\n${NATIVE}`, cases: [pure, ['sha1', hmacOurs('NATIVE_SHA1', 'E.toUint8Array'), 'ours, native SHA-1']] },
+      { name: 'ours', loader: () => `${stored('aliyun-iot-http', BUNDLES.espruino)}\n${stored('aliyun-iot-http-sha1', BUNDLES.espruinoSha1)}\nL = require("aliyun-iot-http");\nS = require("aliyun-iot-http-sha1");`, cases: [[...pure, 'ours, from Storage']] },
     );
   }
   for (const lib of LIBRARIES) list.push({ name: lib.name, loader: () => libraryLoader(lib), cases: Object.entries(lib.hmac) });
@@ -65,7 +67,7 @@ async function script(engine, subject, cases, standins, samples) {
   if (engine === 'Node') parts.push('var print = function (s) { console.log(s); };');
   if (standins) parts.push(read('test/engine/typedarrays.js'), UNESCAPE); // both install only where missing
   parts.push(`var INPUT = ${JSON.stringify({ key: KEY, msg: MSG, expected, ms: 200, samples, warm: engine === 'Node' ? 1000 : 0 })};`);
-  parts.push('var L = null, LOADERR = null, NATIVE_SHA1 = null;');
+  parts.push('var L = null, S = null, LOADERR = null, NATIVE_SHA1 = null;');
   if (subject.moddable) parts.push(read('test/engine/moddable-env.js'));
   parts.push(`try {\n${await subject.loader()}\n} catch (e) {\nLOADERR = e;\n}`);
   const list = cases.map((c) => `{ id: ${JSON.stringify(c.id)}, alg: ${JSON.stringify(c.alg)}, f: function (L, K, M) { return ${c.expr}; } }`);

@@ -1,8 +1,20 @@
 // Off Espruino, a stand-in for the two members of Espruino's global E the bundle uses, with a
 // board's 8-bit strings: E.toString(bytes) -> one character per byte, E.toUint8Array(string) ->
-// the low byte of each character.
+// the low byte of each character; and for Espruino's atob, which reads a character outside the
+// base64 alphabet (such as base64url's - and _) as 0 and needs no padding.
 if (ENGINE != "espruino")
   (function (global) {
+    global.atob = function (s) {
+      var A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", out = "", acc = 0, bits = 0, i, c;
+      if (typeof s != "string") throw new Error("atob stand-in: expects a string here");
+      for (i = 0; i < s.length && s.charAt(i) != "="; i++) {
+        c = A.indexOf(s.charAt(i));
+        acc = ((acc << 6) | (c < 0 ? 0 : c)) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) out += String.fromCharCode((acc >> (bits -= 8)) & 255);
+      }
+      return out;
+    };
     global.E = {
       toString: function (b) {
         var s = "", i;
@@ -22,7 +34,7 @@ if (ENGINE != "espruino")
 // What the Espruino bundle finds through require(): a fake "http" that behaves like Espruino's
 // (always), an in-memory "Storage" (off Espruino; on Espruino the real Storage, with writes
 // counted), and "crypto": off Espruino it is absent unless ESP.crypto is set, then a stand-in
-// whose SHA1 calls the bundle's own sha1 (that checks the plumbing of the native-hash path
+// whose SHA1 calls the SHA-1 module's sha1 (that checks the plumbing of the native-hash path
 // only); on Espruino the real require("crypto").SHA1.
 var ESP = (function () {
   var E8 = {
@@ -135,7 +147,7 @@ var ESP = (function () {
     SHA1: function (s) {
       var b = H.string8("" + s), d;
       E8.cryptoCalls++;
-      d = LIB.sha1(H.fromHex(b.hex));
+      d = SHA1LIB.sha1(H.fromHex(b.hex));
       return new Uint8Array(d).buffer;
     },
   };
