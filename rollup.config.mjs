@@ -4,7 +4,9 @@ import { builtinModules } from 'node:module';
 import { copyFileSync, mkdirSync } from 'node:fs';
 
 // Terser as a plain output plugin. `sequences: false` is not optional for Espruino:
-// comma groups skipped by `&&`/`?:` make its interpreter compute wrong results.
+// comma groups skipped by `&&`/`?:` make its interpreter compute wrong results. The Moddable
+// bundle (with MD5's 64 steps written out) keeps collapse_vars off: it would nest the steps
+// into one expression 64 levels deep, past the parser's recursion limit on small engines.
 function terser(options) {
   return {
     name: 'terser',
@@ -18,7 +20,7 @@ function terser(options) {
 const deviceTerser = (module) => ({
   ecma: 5,
   module,
-  compress: { sequences: false, hoist_funs: true, passes: 3, unsafe_arrows: false, pure_getters: true },
+  compress: { sequences: false, collapse_vars: !module, hoist_funs: true, passes: 3, unsafe_arrows: false, pure_getters: true },
   toplevel: true,
   mangle: { reserved: ['of', 'let', 'static', 'undefined'] },
   format: { ascii_only: true },

@@ -17,10 +17,9 @@ export function md(message: Uint8Array, iv: number[], block: (W: Int32Array, H: 
   // the length in bits, in the hash's byte order
   for (i = 0; i < 4; i++) m[bigEndian ? size - 1 - i : size - 8 + i] = (n << 3) >>> (i << 3);
   for (b = 0; b < size; b += 64) {
-    for (i = 0; i < 16; i++) {
-      j = b + (i << 2);
-      W[i] = bigEndian ? (m[j] << 24) | (m[j + 1] << 16) | (m[j + 2] << 8) | m[j + 3] : m[j] | (m[j + 1] << 8) | (m[j + 2] << 16) | (m[j + 3] << 24);
-    }
+    j = b;
+    if (bigEndian) for (i = 0; i < 16; i++, j += 4) W[i] = (m[j] << 24) | (m[j + 1] << 16) | (m[j + 2] << 8) | m[j + 3];
+    else for (i = 0; i < 16; i++, j += 4) W[i] = m[j] | (m[j + 1] << 8) | (m[j + 2] << 16) | (m[j + 3] << 24);
     block(W, H);
   }
   for (i = 0; i < out.length; i++) out[i] = H[i >> 2] >>> (bigEndian ? 24 - ((i & 3) << 3) : (i & 3) << 3);
