@@ -76,7 +76,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
 
   /** One POST with the core's own timeout and one callback; retried on 40000 and transient faults. */
   function request(path: string, type: string, password: string, body: Uint8Array, cb: Done, attempt?: number) {
-    var n = attempt || 0, done = 0, timer: unknown, headers: { [name: string]: string } = { "Content-Type": type, "Content-Length": "" + body.length };
+    var n = attempt || 0, done = 0, timer: unknown, abort: unknown, headers: { [name: string]: string } = { "Content-Type": type, "Content-Length": "" + body.length };
     function finish(err: any, res?: any) {
       var reply, c;
       if (done++) return;
@@ -102,9 +102,14 @@ export function createClient(o: ClientOptions, p: Platform): Client {
     if (password) headers.password = password;
     timer = later(function () {
       finish(error("ETIMEDOUT", "timed out"));
+      // after finish, so whatever it reports comes too late; a transport without an abort (or
+      // whose abort throws) lands in the catch
+      try {
+        (abort as () => void)();
+      } catch (x) {}
     }, timeout);
     try {
-      transport({ method: "POST", host: hostPort[0], port: hostPort[1], path: path, headers: headers, body: body, timeout: timeout }, finish);
+      abort = transport({ method: "POST", host: hostPort[0], port: hostPort[1], path: path, headers: headers, body: body, timeout: timeout }, finish);
     } catch (x) {
       finish(x || {}); // a throw of null still fails the request
     }

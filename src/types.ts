@@ -20,8 +20,11 @@ export interface TransportResponse {
   body: string;
 }
 
-/** Sends one request and calls back once, with an error or the response. */
-export type Transport = (request: TransportRequest, callback: (err: Error | null, response?: TransportResponse) => void) => void;
+/**
+ * Sends one request and calls back once, with an error or the response. It may return a
+ * function that aborts the request: the client calls it when the request times out.
+ */
+export type Transport = (request: TransportRequest, callback: (err: Error | null, response?: TransportResponse) => void) => void | (() => void);
 
 /** Synchronous key-value storage; keys are at most 15 characters, values short strings. */
 export interface Storage {

@@ -321,4 +321,61 @@ describe('Node client against the emulator', function () {
     expect(t1).to.be.a('string').and.not.equal(t2);
     expect(auths()).to.equal(2);
   });
+
+  describe('a transport\'s abort', () => {
+    const dev = { productKey: 'pk', deviceName: 'dn', deviceSecret: 's' };
+    const ok = (path) => ({ status: 200, body: path === '/auth' ? '{"code":0,"info":{"token":"t"}}' : '{"code":0,"info":{"messageId":7}}' });
+    // answers /auth, then never answers; records what happens in order
+    function silent(returned) {
+      const log = [];
+      const transport = (req, cb) => {
+        if (req.path === '/auth') setImmediate(() => cb(null, ok(req.path)));
+        else log.push('sent');
+        return returned(log);
+      };
+      return { log, transport };
+    }
+
+    it('is called once when a request times out, after the ETIMEDOUT callback', async () => {
+      const { log, transport } = silent((log) => () => log.push('abort'));
+      const c = createClient({ ...dev, storage: memoryStorage(), transport, timeout: 30, retries: 0 });
+      c.publish('/pk/dn/x', 'x', (e) => log.push('callback ' + e.code));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(log).to.deep.equal(['sent', 'callback ETIMEDOUT', 'abort']);
+    });
+
+    it('is not called when the reply comes in time', async () => {
+      const aborted = [];
+      const transport = (req, cb) => {
+        setImmediate(() => cb(null, ok(req.path)));
+        return () => aborted.push(req.path);
+      };
+      const c = createClient({ ...dev, storage: memoryStorage(), transport, timeout: 30 });
+      await c.publish('/pk/dn/x', 'x');
+      await new Promise((r) => setTimeout(r, 60));
+      expect(aborted).to.deep.equal([]);
+    });
+
+    for (const [what, returned] of [
+      ['nothing', () => undefined],
+      ['a value that is not a function', () => 42],
+      ['an abort that throws', () => () => { throw new Error('abort failed'); }],
+    ]) {
+      it(`a transport that returns ${what}: still one ETIMEDOUT, nothing thrown`, async () => {
+        const thrown = [];
+        const onThrow = (e) => thrown.push(e);
+        process.on('uncaughtException', onThrow);
+        try {
+          const { transport } = silent(returned);
+          const c = createClient({ ...dev, storage: memoryStorage(), transport, timeout: 30, retries: 0 });
+          const err = await c.publish('/pk/dn/x', 'x').catch((e) => e);
+          await new Promise((r) => setTimeout(r, 50));
+          expect(err.code).to.equal('ETIMEDOUT');
+          expect(thrown).to.deep.equal([]);
+        } finally {
+          process.off('uncaughtException', onThrow);
+        }
+      });
+    }
+  });
 });

@@ -99,7 +99,7 @@ describe('edge cases of replies, clocks and options', () => {
       const c = createClient({ ...device, endpoint: emu.url, ca: emu.ca, dir, retries: 0, timeout: 200 });
       const err = await c.publish(topic, 'x').catch((e) => e);
       expect(err.code).to.equal('ENETWORK');
-      await new Promise((r) => setTimeout(r, 300)); // past the transport's timer
+      await new Promise((r) => setTimeout(r, 300)); // past the client's timer
       c.close();
       expect(thrown).to.deep.equal([]);
     } finally {

@@ -224,6 +224,7 @@ function makeInput(engine, target) {
         { mode: 'normal', ...idReply(ids.m3) },
         { mode: 'normal', ...tokenReply(tokens.m3) },
         { mode: 'normal', ...idReply(ids.m4) },
+        { mode: 'none' }, // never answers: the client's timeout closes the Request
       ],
     },
   };
@@ -471,9 +472,9 @@ function checkEspruinoTransport(run, { tokens, ids }, engineName) {
 function checkModdableTransport(run, { input, tokens, ids }) {
   checkRun(run);
   const m = run.result.moddable, T = '/topic' + TOPIC;
-  expect(m.requests.map((q) => q.path), 'request paths (a partial token reads as absent: /auth again)').to.deep.equal(['/auth', T, T, T, T, '/auth', T, '/auth', T]);
+  expect(m.requests.map((q) => q.path), 'request paths (a partial token reads as absent: /auth again)').to.deep.equal(['/auth', T, T, T, T, '/auth', T, '/auth', T, T]);
   expect(m.unused, 'planned replies left unused').to.deep.equal([]);
-  const passwords = [undefined, tokens.m1, tokens.m1, tokens.m1, tokens.m1, undefined, tokens.m2, undefined, tokens.m3];
+  const passwords = [undefined, tokens.m1, tokens.m1, tokens.m1, tokens.m1, undefined, tokens.m2, undefined, tokens.m3, tokens.m3];
   m.requests.forEach((q, i) => {
     const where = `request ${i + 1} (${q.path})`;
     expect(q, where).to.include({ host: HOST, port: 443, method: 'POST', bodyIsArrayBuffer: true, responseIsString: true, socketIsSecureSocket: true, certificateIsTheOneGiven: true, nested: false });
@@ -493,7 +494,10 @@ function checkModdableTransport(run, { input, tokens, ids }) {
     { tag: 'secondClient', err: null, result: { messageId: exactId(ids.m2) } },
     { tag: 'countDeleted', err: null, result: { messageId: exactId(ids.m3) } },
     { tag: 'pieceDeleted', err: null, result: { messageId: exactId(ids.m4) } },
+    { tag: 'timedOut', err: { code: 'ETIMEDOUT', message: m.callbacks[5] && m.callbacks[5].err && m.callbacks[5].err.message }, result: null },
   ]);
+  // the timed-out Request, and only it, was closed (its socket freed)
+  expect(m.requests.map((q) => q.closed), 'Requests closed').to.deep.equal([false, false, false, false, false, false, false, false, false, true]);
   // Preference within the smallest device's limits; the token split into pieces
   expect(m.violations, 'Preference limits').to.deep.equal([]);
   expect(tokens.m3.length, 'the test token is long enough to need pieces').to.be.above(150);

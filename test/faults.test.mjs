@@ -107,6 +107,16 @@ describe('faults: every publish ends in one callback, the client recovers', func
     });
   }
 
+  it('a reply that never comes: the timed-out connection is closed, not left open', async () => {
+    const c = client({ retries: 0 });
+    await c.auth();
+    emu.fault({ type: 'drop' }, 'topic');
+    const calls = await publishCounted(c, 'dropped');
+    expect(calls[0].err.code).to.equal('ETIMEDOUT');
+    for (let i = 0; i < 50 && emu.openSockets > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(emu.openSockets, 'connections still open after the timeout').to.equal(0);
+  });
+
   it('a reset in the middle of a reply, retried, may deliver twice (at least once)', async () => {
     const c = client({ retries: 1 });
     await c.auth();

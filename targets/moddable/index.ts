@@ -24,12 +24,13 @@ function exact(b: Uint8Array): ArrayBuffer {
 
 /**
  * Transport on Request over SecureSocket, TLS 1.2. Request sets Content-Length and Host itself.
+ * Its abort (called by the client on timeout) closes the Request and so frees the socket.
  * The callback runs from a timer: a Request created inside another's callback overflows the
  * XS stack.
  */
 function transport(certificate?: ArrayBuffer) {
   return function (req: TransportRequest, cb: (err: any, res?: TransportResponse) => void) {
-    var headers: string[] = [], status = 0, done = 0, k, request;
+    var headers: string[] = [], status = 0, done = 0, k, request: any;
     function finish(err: any, body?: string) {
       if (done) return;
       done = 1;
@@ -45,6 +46,10 @@ function transport(certificate?: ArrayBuffer) {
       if (message == 1) status = value;
       else if (message == 5) finish(null, value == null ? "" : "" + value);
       else if (message < 0) finish(error("ENETWORK", "connection failed (" + message + ")"));
+    };
+    return function () {
+      done = 1;
+      request.close();
     };
   };
 }

@@ -129,6 +129,8 @@ export interface Emulator {
   reset(): void;
   /** Close the server and every open socket (dropped ones too). */
   close(): Promise<void>;
+  /** Client connections open now. */
+  readonly openSockets: number;
 }
 
 const PAYLOAD_LIMIT = 131072;
@@ -436,6 +438,10 @@ class EmulatorServer implements Emulator {
     this.faults.length = 0;
     this.windows.clear();
     this.authCount = 0;
+  }
+
+  get openSockets(): number {
+    return this.sockets.size;
   }
 
   close(): Promise<void> {

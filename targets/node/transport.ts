@@ -23,7 +23,8 @@ function wrap(e: NodeJS.ErrnoException, code?: string) {
 
 /**
  * Transport on node:https over one keep-alive agent. Certificates are always verified, against
- * Node's roots or the `ca` given.
+ * Node's roots or the `ca` given. It has no timer of its own: it returns the abort the client
+ * calls when its timeout fires.
  */
 export function httpsTransport(options: HttpsTransportOptions = {}): HttpsTransport {
   const agent = new https.Agent({ keepAlive: true, ca: options.ca });
@@ -32,11 +33,9 @@ export function httpsTransport(options: HttpsTransportOptions = {}): HttpsTransp
     const finish = (err: Error | null, res?: TransportResponse) => {
       if (!done) {
         done = true;
-        clearTimeout(timer);
         callback(err, res);
       }
     };
-    let timer: ReturnType<typeof setTimeout> | undefined;
     let r: ReturnType<typeof https.request>;
     try {
       r = https.request(
@@ -60,13 +59,12 @@ export function httpsTransport(options: HttpsTransportOptions = {}): HttpsTransp
       // e.g. a header value Node refuses: report it like any failure to send
       return finish(wrap(e as NodeJS.ErrnoException));
     }
-    // one timer for the whole exchange, cheaper than a socket timeout re-armed on every read
-    timer = setTimeout(() => {
-      finish(error('ETIMEDOUT', 'no reply within ' + req.timeout + ' ms'));
-      r.destroy();
-    }, req.timeout);
     r.on('error', (e) => finish(wrap(e)));
     r.end(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.length));
+    return () => {
+      finish(error('ETIMEDOUT', 'aborted'));
+      r.destroy();
+    };
   } as HttpsTransport;
   transport.close = () => agent.destroy();
   return transport;

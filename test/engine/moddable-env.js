@@ -35,7 +35,9 @@ var MOD = (function () {
       secure: options.secure ? { protocolVersion: options.secure.protocolVersion, hasCertificate: "certificate" in options.secure } : null,
       certificateIsTheOneGiven: !!options.secure && options.secure.certificate === M.certificate,
       nested: M.emitting > 0,
+      closed: false,
     };
+    this.rec = rec;
     M.requests.push(rec);
     if (plan.mode == "error") msgs = [[plan.error]];
     else if (plan.mode == "none") msgs = [];
@@ -43,7 +45,7 @@ var MOD = (function () {
     i = 0;
     function next() {
       var m = msgs[i++];
-      if (!m) return;
+      if (!m || rec.closed) return; // a closed Request calls back no more
       M.emitting++;
       try {
         if (typeof self.callback == "function") self.callback(m[0], m[1], m[2]);
@@ -54,7 +56,9 @@ var MOD = (function () {
     }
     setTimeout(next, 0);
   }
-  Request.prototype.close = function () {};
+  Request.prototype.close = function () {
+    this.rec.closed = true;
+  };
 
   // Preference, held to the strictest device: names (domain and key) of at most 15 characters
   // (ESP32), strings of at most 62 characters (ESP8266, Pico), boolean/integer/string/ArrayBuffer.

@@ -203,6 +203,7 @@ if (TARGET == "moddable")
         { tag: "secondClient", run: function (cb) { LIB.createClient(options({ certificate: cert })).publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
         { tag: "countDeleted", run: function (cb) { remove("number", 0); LIB.createClient(options({ certificate: cert })).publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
         { tag: "pieceDeleted", run: function (cb) { remove("string", 1); LIB.createClient(options({ certificate: cert, signMethod: "hmacmd5" })).publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
+        { tag: "timedOut", run: function (cb) { LIB.createClient(options({ certificate: cert, timeout: 50, retries: 0 })).publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
       ],
       log,
       function () {
