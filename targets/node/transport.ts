@@ -51,8 +51,8 @@ export function httpsTransport(options: HttpsTransportOptions = {}): HttpsTransp
             }
           });
           res.on('end', () => finish(null, { status: res.statusCode as number, body }));
+          // a connection lost mid-reply: Node emits 'error' (ECONNRESET, "aborted") to a listener
           res.on('error', (e) => finish(wrap(e)));
-          res.on('aborted', () => finish(error('ENETWORK', 'connection closed before the whole reply arrived')));
         },
       );
     } catch (e) {
