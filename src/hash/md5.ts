@@ -1,5 +1,15 @@
 import { md } from './md';
 
+// Whether the host stores an Int32Array's low byte first, as every CPU these engines run on
+// does: then a block's words are a view of the message, not a copy.
+var LITTLE = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
+
+function load(m: Uint8Array, b: number, W: Int32Array) {
+  if (LITTLE) return new Int32Array(m.buffer, b, 16);
+  for (var i = 0; i < 16; i++, b += 4) W[i] = m[b] | (m[b + 1] << 8) | (m[b + 2] << 16) | (m[b + 3] << 24);
+  return W;
+}
+
 // RFC 1321 §3.4, the 64 operations written out as the RFC lists them: T[i] and the rotations as
 // literals, no table and no loop. On the small interpreters a table read or a loop test costs
 // more than the step's own arithmetic, and this is what reaches js-md5's speed.
@@ -146,5 +156,9 @@ function block(W: Int32Array, H: Int32Array) {
 
 /** MD5 (RFC 1321) of bytes: 16 bytes. */
 export function md5(message: Uint8Array): Uint8Array {
-  return md(message, [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476], block, false);
+  var H = md(message, [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476], block, load, false), out, i;
+  if (LITTLE) return new Uint8Array(H.buffer);
+  out = new Uint8Array(16);
+  for (i = 0; i < 16; i++) out[i] = H[i >> 2] >>> ((i & 3) << 3);
+  return out;
 }

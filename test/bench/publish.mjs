@@ -11,7 +11,7 @@ const here = join(root, 'test', 'bench');
 const DEVICE = { productKey: 'a1b2C3d4E5f', deviceName: 'thermostat', deviceSecret: 'Sb0zJ4kqV9yXc2mRf7LpT1wHn6dQ8aEu' };
 const TOPIC = `/${DEVICE.productKey}/${DEVICE.deviceName}/user/update`;
 export const PAYLOAD = '{"temperature":21.5,"humidity":43,"battery":3.71}';
-export const COUNTS = { keepAlive: 1000, noKeepAlive: 150, memory: 10000, rounds: 9 };
+export const COUNTS = { keepAlive: 1000, noKeepAlive: 150, memory: 10000, rounds: 15 };
 
 /** Starts the emulator child; resolves with {url, ca, close()}. */
 export function startEmulatorProcess() {

@@ -4,8 +4,9 @@
 // ArrayBuffer [, byteOffset [, length]]), new Int32Array(length | array | typed array),
 // index reads and wrapping stores (accessors defined per index), set(array, offset),
 // subarray(begin, end), length, buffer, byteOffset, byteLength, ArrayBuffer#slice, instanceof.
-// Uint8Array views share the bytes of their ArrayBuffer; an Int32Array keeps its own words
-// (the bundles never view an ArrayBuffer as Int32Array, so the shim refuses to).
+// Uint8Array views share the bytes of their ArrayBuffer; an Int32Array keeps its own words and
+// has no buffer, so the bundles find no host byte order here and MD5 packs its words byte by
+// byte, as on a big-endian host (elsewhere it views the message as Int32Array words).
 if (typeof Uint8Array == "undefined") (function (global) {
   function ArrayBufferShim(n) {
     var i;
