@@ -1,6 +1,5 @@
 import { createClient as createCoreClient } from '../../src/client';
 import { memoryStorage } from '../../src/memory';
-import { utf8 } from '../../src/bytes';
 import { unbase64 } from '../../src/token';
 import { createHash } from 'node:crypto';
 import type { Callback, ClientOptions, PublishResult } from '../../src/types';
@@ -38,6 +37,11 @@ function native(algorithm: string) {
   return (message: Uint8Array) => new Uint8Array(createHash(algorithm).update(message).digest());
 }
 
+/** UTF-8 by Buffer: the same bytes as the core's utf8 (lone surrogates too), natively. */
+function toUtf8(s: string): Uint8Array {
+  return Buffer.from(s, 'utf8');
+}
+
 function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<T> | void {
   if (cb) return run(cb);
   return new Promise<T>((resolve, reject) => run((err: ClientError | null, value?: T) => (err ? reject(err) : resolve(value as T))));
@@ -55,7 +59,7 @@ export function createClient(options: NodeClientOptions): NodeClient {
   const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
-  const core = createCoreClient(options, { encode: utf8, unbase64, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5') }, transport, storage, setTimeout, clearTimeout });
+  const core = createCoreClient(options, { encode: toUtf8, unbase64, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5') }, transport, storage, setTimeout, clearTimeout });
   return {
     publish(topic: string, payload: Payload, cb?: Callback<PublishResult>) {
       return promised<PublishResult>((done) => core.publish(topic, payload, done), cb);
