@@ -76,4 +76,10 @@ export default [
     plugins: [ts(), copy('targets/moddable/manifest.json', 'build/moddable/manifest.json')],
     output: { file: 'build/moddable/aliyun-iot-http.js', format: 'es', freeze: false, plugins: [terser(deviceTerser(true))] },
   },
+  {
+    input: 'targets/moddable/hashes.ts',
+    treeshake: { moduleSideEffects: false },
+    plugins: [ts()],
+    output: { file: 'build/moddable/aliyun-iot-http-hashes.js', format: 'es', freeze: false, plugins: [terser(deviceTerser(true))] },
+  },
 ];

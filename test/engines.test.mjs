@@ -21,7 +21,10 @@ const BUNDLES = {
   espruino: join(root, 'build/espruino/aliyun-iot-http.min.js'),
   'espruino-sha1': join(root, 'build/espruino/aliyun-iot-http-sha1.min.js'), // for boards without require("crypto")
   moddable: join(root, 'build/moddable/aliyun-iot-http.js'),
+  'moddable-hashes': join(root, 'build/moddable/aliyun-iot-http-hashes.js'), // pure MD5 and SHA-1
 };
+// Each target's second module, loaded beside it as HASHLIB.
+const HASH_MODULE = { espruino: 'espruino-sha1', moddable: 'moddable-hashes' };
 // Half of crypto-js's MD5 + SHA-1 alone (10,636 bytes minified): the client must beat that by 2x.
 const ESPRUINO_BUDGET = 5318;
 // The pure-JS SHA-1 module that only a board without require("crypto") adds.
@@ -33,13 +36,12 @@ function bundleText(target) {
   return readFileSync(file, 'utf8');
 }
 
-// The names a bundle exports, read from its text (`exports.x =` or `export {a as x}`); for the
-// Espruino target, those of the client and of its SHA-1 module.
+// The names a bundle exports, read from its text (`exports.x =` or `export {a as x}`); for a
+// target, those of the client and of its second module.
 function bundleExports(target) {
   const text = bundleText(target);
-  if (target === 'moddable') return splitModule(text).exported.map(([name]) => name);
-  const names = [...text.matchAll(/\bexports\.([A-Za-z_$][\w$]*)\s*=/g)].map((m) => m[1]);
-  return target === 'espruino' ? names.concat(bundleExports('espruino-sha1')) : names;
+  const names = target.startsWith('moddable') ? splitModule(text).exported.map(([name]) => name) : [...text.matchAll(/\bexports\.([A-Za-z_$][\w$]*)\s*=/g)].map((m) => m[1]);
+  return HASH_MODULE[target] ? names.concat(bundleExports(HASH_MODULE[target])) : names;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,7 +244,7 @@ function buildScript(engine, target, input) {
   const parts = [];
   // Espruino: echo(0) first, or a REPL prompt precedes output from timers
   if (engine === 'espruino') parts.push('echo(0);');
-  parts.push(`var ENGINE = ${JSON.stringify(engine)}, TARGET = ${JSON.stringify(target)}, ESP = null, MOD = null, LIB, SHA1LIB = null;`);
+  parts.push(`var ENGINE = ${JSON.stringify(engine)}, TARGET = ${JSON.stringify(target)}, ESP = null, MOD = null, LIB, HASHLIB = null;`);
   parts.push(`var INPUT = ${asciiJson(input)};`);
   if (engine === 'mujs') parts.push(engineFile('typedarrays.js'));
   parts.push(engineFile('harness.js'));
@@ -253,16 +255,17 @@ function buildScript(engine, target, input) {
       parts.push(`require("Storage").write("aliyun-iot-http", ${asciiJson(bundle)});`);
       parts.push(`require("Storage").write("aliyun-iot-http-sha1", ${asciiJson(bundleText('espruino-sha1'))});`);
       parts.push('LIB = require("aliyun-iot-http");');
-      parts.push('SHA1LIB = require("aliyun-iot-http-sha1");');
+      parts.push('HASHLIB = require("aliyun-iot-http-sha1");');
       parts.push('ESP.install();');
     } else {
       const load = (text) => `(function () {\nvar exports = {};\n(function (exports, require) {\n${text}\n})(exports, ESP.require);\nreturn exports;\n})()`;
       parts.push(`LIB = ${load(bundle)};`);
-      parts.push(`SHA1LIB = ${load(bundleText('espruino-sha1'))};`);
+      parts.push(`HASHLIB = ${load(bundleText('espruino-sha1'))};`);
     }
   } else {
     parts.push(engineFile('moddable-env.js'));
     parts.push(`LIB = ${moddableAsScript(bundle, 'MOD.modules')};`);
+    parts.push(`HASHLIB = ${moddableAsScript(bundleText('moddable-hashes'), 'MOD.modules')};`);
   }
   parts.push(engineFile('scenario.js'));
   parts.push('H.run();');
@@ -577,6 +580,7 @@ const DEVICE_BUNDLES = [
   { file: 'build/espruino/aliyun-iot-http-sha1.min.js', module: false, espruino: true },
   { file: 'build/espruino/aliyun-iot-http-sha1.js', module: false, espruino: true },
   { file: 'build/moddable/aliyun-iot-http.js', module: true, espruino: false },
+  { file: 'build/moddable/aliyun-iot-http-hashes.js', module: true, espruino: false },
 ];
 
 function walk(node, visit, parent, key) {

@@ -110,9 +110,6 @@ export function createClient(options: ModdableClientOptions) {
 }
 
 export { memoryStorage };
-export { md5 } from "../../src/hash/md5";
-export { sha1 } from "../../src/hash/sha1";
 export { hmac } from "../../src/hash/hmac";
 export { hex } from "../../src/bytes";
 export { utf8 };
-export { sign } from "../../src/sign";

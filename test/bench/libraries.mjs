@@ -15,6 +15,7 @@ export const BUNDLES = {
   espruino: 'build/espruino/aliyun-iot-http.min.js',
   espruinoSha1: 'build/espruino/aliyun-iot-http-sha1.min.js',
   moddable: 'build/moddable/aliyun-iot-http.js',
+  moddableHashes: 'build/moddable/aliyun-iot-http-hashes.js',
   node: 'build/node/index.cjs',
 };
 
@@ -58,11 +59,12 @@ export async function libraryLoader(lib) {
   return `L = (function () {\nvar module = { exports: {} }, exports = module.exports;\n${code}\n;return module.exports;\n})();`;
 }
 
-// The Moddable bundle as a script, as test/engines.test.mjs does it: import declarations cut
+// A Moddable module as a script, as test/engines.test.mjs does it: import declarations cut
 // and their names bound to the stand-in modules of test/engine/moddable-env.js (MOD.modules),
-// the final `export {a as b}` turned into a returned object, the body in a strict function.
-export function moddableLoader() {
-  const text = read(BUNDLES.moddable);
+// the final `export {a as b}` turned into a returned object, the body in a strict function,
+// assigned to `name`.
+export function moddableLoader(path = BUNDLES.moddable, name = 'L') {
+  const text = read(path);
   const ast = acorn.parse(text, { ecmaVersion: 'latest', sourceType: 'module' });
   const vars = [], out = [];
   let body = text;
@@ -78,5 +80,5 @@ export function moddableLoader() {
     } else continue;
     body = body.slice(0, node.start) + ' '.repeat(node.end - node.start) + body.slice(node.end);
   }
-  return `L = (function () {\n"use strict";\n${vars.join('\n')}\n${body}\nreturn { ${out.join(', ')} };\n})();`;
+  return `${name} = (function () {\n"use strict";\n${vars.join('\n')}\n${body}\nreturn { ${out.join(', ')} };\n})();`;
 }

@@ -83,7 +83,7 @@ function signSection(results) {
       'Each digest is checked against node:crypto on the engine before timing. ' +
       `Median of ${ROUNDS * SAMPLES} loops of about 200 ms: ${SAMPLES} in each of ${ROUNDS} engine processes per implementation, the implementations taking turns ` +
       '(this machine\'s speed drifts); loops inside functions, calibrated first (Node: then 1 s of warm-up).',
-    '- ours: the Moddable bundle (import lines cut, bound to the stand-ins of test/engine/moddable-env.js) calling `hex(hmac(sha1|md5, utf8(key), utf8(text)))`; ' +
+    '- ours: the Moddable client bundle and its hashes module (import lines cut, bound to the stand-ins of test/engine/moddable-env.js) calling `hex(hmac(sha1|md5, utf8(key), utf8(text)))`; ' +
       'on Espruino, HMAC-SHA1 is the Espruino bundle on `E.toUint8Array` bytes: its pure SHA-1, the board\'s `require("crypto").SHA1` as its client uses where present ("native SHA-1"), ' +
       'and required from Storage as users load it ("from Storage"; the Linux build reads its emulated flash through file I/O). Everything else is loaded from a string in RAM.',
     '- Libraries: sources minified together with terser (ecma 5, `compress.sequences: false`, the setting our device bundles need on Espruino); blueimp-md5 its own min file. ' +

@@ -27,12 +27,13 @@ export const ENGINES = [
 const hmacOurs = (h, enc) => `L.hex(L.hmac(${h}, ${enc}(K), ${enc}(M)))`;
 const NATIVE = 'try { NATIVE_SHA1 = (function (c) { return function (m) { return new Uint8Array(c(E.toString(m))); }; })(require("crypto").SHA1); } catch (e) {}';
 
-// What runs on an engine: the Moddable bundle for our code; on Espruino the Espruino bundle's
-// HMAC for SHA-1 (on the board's require("crypto").SHA1 as its client does, and on the pure
-// SHA-1 module, also required from Storage as users load it) and the Moddable bundle for MD5. Then each library. Code is loaded
+// What runs on an engine: for our code the Moddable client bundle's hmac over its hashes
+// module's pure MD5 and SHA-1; on Espruino the Espruino bundle's HMAC for SHA-1 (on the board's
+// require("crypto").SHA1 as its client does, and on the pure SHA-1 module, also required from
+// Storage as users load it) and the Moddable modules for MD5. Then each library. Code is loaded
 // from a string in RAM unless said otherwise.
 function subjects(engine) {
-  const moddable = { name: 'ours', loader: () => moddableLoader(), moddable: true, cases: [['sha1', hmacOurs('L.sha1', 'L.utf8')], ['md5', hmacOurs('L.md5', 'L.utf8')]] };
+  const moddable = { name: 'ours', loader: () => `${moddableLoader()}\n${moddableLoader(BUNDLES.moddableHashes, 'S')}`, moddable: true, cases: [['sha1', hmacOurs('S.sha1', 'L.utf8')], ['md5', hmacOurs('S.md5', 'L.utf8')]] };
   const list = [moddable];
   if (engine === 'Espruino') {
     moddable.cases = moddable.cases.filter(([alg]) => alg === 'md5');

@@ -147,7 +147,7 @@ var ESP = (function () {
     SHA1: function (s) {
       var b = H.string8("" + s), d;
       E8.cryptoCalls++;
-      d = SHA1LIB.sha1(H.fromHex(b.hex));
+      d = HASHLIB.sha1(H.fromHex(b.hex));
       return new Uint8Array(d).buffer;
     },
   };

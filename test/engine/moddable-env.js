@@ -102,7 +102,7 @@ var MOD = (function () {
     },
   };
 
-  // Digest computed with the bundle's own pure md5/sha1: this checks that the native-hash path
+  // Digest computed with the hashes module's pure md5/sha1: this checks that the native-hash path
   // is wired correctly (ArrayBuffer in and out, exact bytes of a view), not a native digest.
   function Digest(name) {
     if (name != "MD5" && name != "SHA1") throw new Error("fake Digest: unexpected algorithm " + name);
@@ -117,7 +117,7 @@ var MOD = (function () {
   };
   Digest.prototype.close = function () {
     var m = new Uint8Array(this.parts);
-    return new Uint8Array(this.name == "MD5" ? LIB.md5(m) : LIB.sha1(m)).buffer;
+    return new Uint8Array(this.name == "MD5" ? HASHLIB.md5(m) : HASHLIB.sha1(m)).buffer;
   };
 
   M.modules = {
