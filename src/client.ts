@@ -101,12 +101,15 @@ export function createClient(o: ClientOptions, p: Platform): Client {
     }
     if (password) headers.password = password;
     timer = later(function () {
-      finish(error("ETIMEDOUT", "timed out"));
-      // after finish, so whatever it reports comes too late; a transport without an abort (or
-      // whose abort throws) lands in the catch
+      // abort after finish, so whatever it reports comes too late, and even if the callback
+      // throws; a transport without an abort (or whose abort throws) lands in the catch
       try {
-        (abort as () => void)();
-      } catch (x) {}
+        finish(error("ETIMEDOUT", "timed out"));
+      } finally {
+        try {
+          (abort as () => void)();
+        } catch (x) {}
+      }
     }, timeout);
     try {
       abort = transport({ method: "POST", host: hostPort[0], port: hostPort[1], path: path, headers: headers, body: body, timeout: timeout }, finish);

@@ -344,6 +344,28 @@ describe('Node client against the emulator', function () {
       expect(log).to.deep.equal(['sent', 'callback ETIMEDOUT', 'abort']);
     });
 
+    it('is called even when the ETIMEDOUT callback throws', async () => {
+      const { log, transport } = silent((log) => () => log.push('abort'));
+      const thrown = [];
+      const onThrow = (e) => thrown.push(e.message);
+      const mocha = process.listeners('uncaughtException'); // the throw is expected: out of mocha's way
+      process.removeAllListeners('uncaughtException');
+      process.on('uncaughtException', onThrow);
+      try {
+        const c = createClient({ ...dev, storage: memoryStorage(), transport, timeout: 30, retries: 0 });
+        c.publish('/pk/dn/x', 'x', (e) => {
+          log.push('callback ' + e.code);
+          throw new Error('the application failed');
+        });
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        process.off('uncaughtException', onThrow);
+        mocha.forEach((f) => process.on('uncaughtException', f));
+      }
+      expect(log).to.deep.equal(['sent', 'callback ETIMEDOUT', 'abort']);
+      expect(thrown).to.deep.equal(['the application failed']); // the application's own throw, not swallowed
+    });
+
     it('is not called when the reply comes in time', async () => {
       const aborted = [];
       const transport = (req, cb) => {
