@@ -96,7 +96,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
       if (n < retries && (c == 40000 || c == "ETIMEDOUT" || c == "ENETWORK" || (c == "EHTTP" && err.status > 499)))
         later(function () {
           request(path, type, password, body, cb, n + 1);
-        }, backoff * (1 << n));
+        }, Math.min(backoff * Math.pow(2, n), 2147483647)); // doubling, within what a timer takes
       else cb(err, reply);
     }
     if (password) headers.password = password;
@@ -183,7 +183,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
 
   function publish(topic: string, payload: string | Uint8Array | ArrayBuffer, cb: Callback<PublishResult>) {
     var body = payloadBytes(payload, encode) as Uint8Array, resent = 0;
-    var err = !validTopic(topic) ? error("EINVAL", "bad topic " + (typeof topic == "string" ? topic : typeof topic)) : !body ? error("EINVAL", "bad payload: not a string or bytes") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
+    var err = !validTopic(topic) ? error("EINVAL", "bad topic " + (typeof topic == "string" ? topic : typeof topic)) : !body ? error("EINVAL", "bad payload") : body.length > MAX_PAYLOAD ? error("ETOOBIG", "payload over " + MAX_PAYLOAD + " bytes") : null;
     callable(cb);
     if (err)
       return void later(function () {

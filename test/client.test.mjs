@@ -322,6 +322,34 @@ describe('Node client against the emulator', function () {
     expect(auths()).to.equal(2);
   });
 
+  it('doubles the backoff on each retry, never past what a timer takes (2^31 - 1 ms)', async () => {
+    const delays = [], warnings = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const onWarning = (w) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    // the client takes the timers when it is created: a stand-in that records the delay and runs
+    // the retry at once, so that 40 retries take no time
+    globalThis.setTimeout = (fn, ms) => {
+      if (ms !== 0 && ms !== 10000) delays.push(ms);
+      return realSetTimeout(fn, 0);
+    };
+    let c;
+    try {
+      const throttled = { status: 200, body: '{"code":40000,"message":"request too many"}' };
+      c = createClient({ productKey: 'pk', deviceName: 'dn', deviceSecret: 's', storage: memoryStorage(), retries: 40, backoff: 1000,
+        transport: (req, cb) => setImmediate(() => cb(null, req.path === '/auth' ? { status: 200, body: '{"code":0,"info":{"token":"t"}}' } : throttled)) });
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    const err = await c.publish('/pk/dn/x', 'x').catch((e) => e);
+    process.off('warning', onWarning);
+    expect(err.code).to.equal(40000);
+    expect(delays).to.have.length(40);
+    expect(delays.slice(0, 4)).to.deep.equal([1000, 2000, 4000, 8000]);
+    delays.forEach((d, i) => expect(d, `delay ${i}`).to.equal(Math.min(1000 * 2 ** i, 2147483647)));
+    expect(warnings, 'process warnings (TimeoutOverflowWarning)').to.deep.equal([]);
+  });
+
   describe('a transport\'s abort', () => {
     const dev = { productKey: 'pk', deviceName: 'dn', deviceSecret: 's' };
     const ok = (path) => ({ status: 200, body: path === '/auth' ? '{"code":0,"info":{"token":"t"}}' : '{"code":0,"info":{"messageId":7}}' });

@@ -79,7 +79,7 @@ export interface EspruinoOptions extends ClientOptions {
  */
 export function createClient(options: EspruinoOptions) {
   var sha1 = (options && options.sha1) || boardSha1();
-  if (typeof sha1 != "function") throw error("EINVAL", 'bad option sha1 (no require("crypto"))');
+  if (typeof sha1 != "function") throw error("EINVAL", "bad option sha1"); // no require("crypto") here
   return createCoreClient(options, {
     encode: E.toUint8Array, // a static native: works unbound
     unbase64: function (s) {
