@@ -24,9 +24,14 @@ export function payloadBytes(payload: unknown, encode: (s: string) => Uint8Array
   return undefined;
 }
 
+/** A host name: letters, digits, `-`, `_` and dots; no port, no path. */
+export function hostName(s: string): boolean {
+  return /^[\w.-]+$/.test(s);
+}
+
 /** `https://host[:port][/]` to [host, port]; undefined when it is not that. */
 export function parseEndpoint(url: string): [string, number] | undefined {
   var parts = url.split("/"), host = (parts[2] || "").split(":"), port = host[1] ? +host[1] : 443;
-  if (parts[0].toLowerCase() == "https:" && !parts[1] && !parts[3] && host.length < 3 && /^[\w.-]+$/.test(host[0]) && port > 0 && port < 65536 && port % 1 == 0) return [host[0], port];
+  if (parts[0].toLowerCase() == "https:" && !parts[1] && !parts[3] && host.length < 3 && hostName(host[0]) && port > 0 && port < 65536 && port % 1 == 0) return [host[0], port];
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { MAX_PAYLOAD, parseEndpoint, payloadBytes, validTopic } from "./check";
+import { MAX_PAYLOAD, hostName, parseEndpoint, payloadBytes, validTopic } from "./check";
 import { ClientError, error } from "./errors";
 import { parseReply, Reply } from "./reply";
 import { hex } from "./bytes";
@@ -45,9 +45,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   var method: string = opt("signMethod", "hmacsha1", function (v) {
     return p.hashes.hasOwnProperty(v);
   });
-  var region: string = opt("region", "cn-shanghai", function (v) {
-    return /^[\w.-]+$/.test(v); // a host name label: no port, no path
-  });
+  var region: string = opt("region", "cn-shanghai", hostName);
   var hostPort = parseEndpoint(opt("endpoint", "https://iot-as-http." + region + ".aliyuncs.com", parseEndpoint)) as [string, number];
   var timeout: number = opt("timeout", 10000, function (v) {
     return v > 0;
