@@ -363,12 +363,17 @@ describe('Node client against the emulator', function () {
       };
       return { log, transport };
     }
+    // until the log has n entries (however slow the machine), then a little longer for extra ones
+    async function settle(log, n) {
+      for (let i = 0; i < 300 && log.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
+    }
 
     it('is called once when a request times out, after the ETIMEDOUT callback', async () => {
       const { log, transport } = silent((log) => () => log.push('abort'));
       const c = createClient({ ...dev, storage: memoryStorage(), transport, timeout: 30, retries: 0 });
       c.publish('/pk/dn/x', 'x', (e) => log.push('callback ' + e.code));
-      await new Promise((r) => setTimeout(r, 100));
+      await settle(log, 3);
       expect(log).to.deep.equal(['sent', 'callback ETIMEDOUT', 'abort']);
     });
 
@@ -385,7 +390,7 @@ describe('Node client against the emulator', function () {
           log.push('callback ' + e.code);
           throw new Error('the application failed');
         });
-        await new Promise((r) => setTimeout(r, 100));
+        await settle(log, 3);
       } finally {
         process.off('uncaughtException', onThrow);
         mocha.forEach((f) => process.on('uncaughtException', f));
