@@ -4,8 +4,9 @@ import { md } from './md';
 // does: then a block's words are a view of the message, not a copy.
 var LITTLE = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
 
-function load(m: Uint8Array, b: number, W: Int32Array) {
+function load(m: Uint8Array, b: number, W?: Int32Array) {
   if (LITTLE) return new Int32Array(m.buffer, b, 16);
+  W = W || new Int32Array(16);
   for (var i = 0; i < 16; i++, b += 4) W[i] = m[b] | (m[b + 1] << 8) | (m[b + 2] << 16) | (m[b + 3] << 24);
   return W;
 }

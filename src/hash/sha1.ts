@@ -1,6 +1,8 @@
 import { md } from './md';
 
-function load(m: Uint8Array, b: number, W: Int32Array) {
+// 80 words: the schedule is expanded in place
+function load(m: Uint8Array, b: number, W?: Int32Array) {
+  W = W || new Int32Array(80);
   for (var i = 0; i < 16; i++, b += 4) W[i] = (m[b] << 24) | (m[b + 1] << 16) | (m[b + 2] << 8) | m[b + 3];
   return W;
 }
