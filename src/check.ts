@@ -3,24 +3,31 @@ export var MAX_PAYLOAD = 131072;
 
 /**
  * Whether a publish topic is valid: MQTT topic rules (no wildcard, no empty level), a leading
- * "/", and only characters that need no escaping in a URL path (the platform's topics use
- * letters, digits and -_.@:). No "?": no query string is allowed. Plain loops rather than a
- * regular expression: Espruino's regex support is partial.
+ * "/", no "." or ".." level (a URL path would resolve it to another topic), and only characters
+ * that need no escaping in a URL path (the platform's topics use letters, digits and -_.@:).
+ * No "?": no query string is allowed. Plain loops rather than a regular expression: Espruino's
+ * regex support is partial.
  */
 export function validTopic(topic: unknown): boolean {
-  var i, c;
-  if (typeof topic != "string" || topic.charAt(0) != "/" || topic.slice(-1) == "/" || topic.indexOf("//") >= 0) return false;
-  for (i = 0; i < topic.length; i++) {
-    c = topic.charCodeAt(i);
-    if (c < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf(topic.charAt(i)) >= 0) return false;
-  }
+  var t = typeof topic == "string" && topic && topic + "/", i, c;
+  if (!t || t.charAt(0) != "/" || t.indexOf("//") >= 0 || t.indexOf("/./") >= 0 || t.indexOf("/../") >= 0) return false;
+  for (i = 0; i < t.length; i++) if ((c = t.charCodeAt(i)) < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf(t.charAt(i)) >= 0) return false;
   return true;
 }
 
-/** A payload as bytes (strings through `encode`, always a copy), or undefined for another type. */
+/**
+ * A payload as bytes (strings through `encode`, always a copy), or undefined when it is not a
+ * string, an ArrayBuffer or a view of one (any typed array, DataView or Buffer, from any realm:
+ * known by its shape) or cannot be read (a detached buffer).
+ */
 export function payloadBytes(payload: unknown, encode: (s: string) => Uint8Array): Uint8Array | undefined {
-  if (typeof payload == "string") return encode(payload);
-  if (payload instanceof Uint8Array || payload instanceof ArrayBuffer) return new Uint8Array(new Uint8Array(payload as ArrayBuffer));
+  var p = payload as any, n, b;
+  if (typeof p == "string") return encode(p);
+  try {
+    n = p.byteLength;
+    b = p.buffer ? new Uint8Array(p.buffer, p.byteOffset, n) : new Uint8Array(p);
+    if (typeof n == "number" && b.length === n) return new Uint8Array(b);
+  } catch (x) {}
   return undefined;
 }
 
@@ -29,9 +36,17 @@ export function hostName(s: string): boolean {
   return /^[\w.-]+$/.test(s);
 }
 
-/** `https://host[:port][/]` to [host, port]; undefined when it is not that. */
+/**
+ * `https://host[:port][/]` to [host, port]; undefined when it is not that. The port is 1 to
+ * 65535 in decimal digits; an IPv6 host is written in brackets and given without them.
+ */
 export function parseEndpoint(url: string): [string, number] | undefined {
-  var parts = url.split("/"), host = (parts[2] || "").split(":"), port = host[1] ? +host[1] : 443;
-  if (parts[0].toLowerCase() == "https:" && !parts[1] && !parts[3] && host.length < 3 && hostName(host[0]) && port > 0 && port < 65536 && port % 1 == 0) return [host[0], port];
-  return undefined;
+  var parts = url.split("/"), a = parts[2] || "", i = a.lastIndexOf(":"), host = a, port = "443";
+  if (i > a.indexOf("]")) {
+    host = a.slice(0, i);
+    port = a.slice(i + 1);
+  }
+  if (/^\[[0-9A-Fa-f:.]+\]$/.test(host)) host = host.slice(1, -1);
+  else if (!hostName(host)) return undefined;
+  return parts[0].toLowerCase() == "https:" && !parts[1] && !parts[3] && parts.length < 5 && /^[1-9][0-9]*$/.test(port) && +port < 65536 ? [host, +port] : undefined;
 }

@@ -2,6 +2,8 @@ import { hex, utf8 } from "./bytes";
 import { hmac } from "./hash/hmac";
 import { md5 } from "./hash/md5";
 import { sha1 } from "./hash/sha1";
+import { error } from "./errors";
+import { Hash } from "./hash/md";
 
 /**
  * The text an auth sign covers: every parameter sent except version, sign and signmethod,
@@ -16,7 +18,12 @@ export function signText(params: { [name: string]: string }): string {
   return text;
 }
 
-/** The auth sign for `signMethod` "hmacsha1" or "hmacmd5": hex HMAC of the sign text, keyed by the device secret. */
+/**
+ * The auth sign for `signMethod` "hmacsha1" or "hmacmd5": hex HMAC of the sign text, keyed by
+ * the device secret. Any other method throws EINVAL.
+ */
 export function sign(params: { [name: string]: string }, deviceSecret: string, signMethod: string): string {
-  return hex(hmac(signMethod == "hmacmd5" ? md5 : sha1, utf8(deviceSecret), utf8(signText(params))));
+  var hash = signMethod == "hmacmd5" ? md5 : signMethod == "hmacsha1" ? sha1 : 0;
+  if (!hash) throw error("EINVAL", "bad signMethod " + signMethod);
+  return hex(hmac(hash as Hash, utf8(deviceSecret), utf8(signText(params))));
 }
