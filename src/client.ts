@@ -13,8 +13,14 @@ var CLOCK_SET = 1577836800000; // 2020-01-01: an earlier clock has not been set
 var RENEW_EARLY = 300000; // renew a token 5 minutes before it expires
 var DEFAULT_LIFETIME = 172800000; // 48 h, for a token that carries no expiry
 var TOKEN_KEY = "token";
+var TRANSPORT_CODES = ["ETIMEDOUT", "EPROTO", "EINVAL"]; // a transport's other failures are ENETWORK
 
 type Done = (err: ClientError | null, reply?: Reply) => void;
+
+/** What a clock or hash threw, as an error (a throw of null or a string too). */
+function thrown(x: any): ClientError {
+  return x && typeof x == "object" ? x : error("EINVAL", "threw " + x);
+}
 
 function callable(cb: unknown) {
   if (typeof cb != "function") throw error("EINVAL", "bad callback");
@@ -68,8 +74,9 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   var saved: string | undefined; // the record as last read from or written to storage
   var waiting: Callback<string>[] | null = null;
 
-  function clockSet() {
-    return now() > CLOCK_SET;
+  /** Whether a token can be sent as a header, and stored and read back whole. */
+  function sendable(t: any) {
+    return typeof t == "string" && t.length < 1025 && /^[!-~]+$/.test(t); // printable ASCII, no space
   }
 
   /** One POST with the core's own timeout and one callback; retried on 40000 and transient faults. */
@@ -80,8 +87,13 @@ export function createClient(o: ClientOptions, p: Platform): Client {
       if (done++) return;
       cancel(timer);
       if (err) {
-        // a transport's own error (Espruino's are plain objects) becomes ENETWORK
-        if (typeof err.code != "string") err = error("ENETWORK", err.message || "" + err);
+        // any other transport error (Espruino's are plain objects, a custom transport's may say
+        // ECONNRESET) becomes ENETWORK, keeping the original as its cause
+        if (TRANSPORT_CODES.indexOf(err.code) < 0) {
+          c = error("ENETWORK", err.message || "" + err);
+          c.cause = err;
+          err = c;
+        }
       } else if (!res || !(res.status >= 200 && res.status < 300)) {
         err = error("EHTTP", "HTTP " + (res && res.status));
         err.status = res && +res.status;
@@ -121,37 +133,38 @@ export function createClient(o: ClientOptions, p: Platform): Client {
    * body and the sign only when the clock is set; a clock set wrong (a stale timestamp answers
    * 20000) gets one more try without it.
    */
-  function auth(cb: Callback<string> | 0, stamped?: number) {
-    var params: { [name: string]: string }, body;
+  function auth(cb: Callback<string> | 0, time?: number) {
+    var params: { [name: string]: string }, body, stamped: any;
     if (cb) {
       if (waiting) return void waiting.push(cb);
       waiting = [cb];
     }
     try {
-      if (cb) stamped = clockSet() ? now() : 0;
+      if (cb) time = now(); // the one clock read of this /auth
+      stamped = cb && (time as number) > CLOCK_SET;
       params = { productKey: productKey, deviceName: deviceName, clientId: clientId };
-      if (stamped) params.timestamp = "" + Math.floor(stamped);
+      if (stamped) params.timestamp = "" + Math.floor(time as number);
       // the sign text: the parameters sorted by name, each name then its value
       params.sign = hex(hmac(hash, encode(secret), encode("clientId" + clientId + "deviceName" + deviceName + "productKey" + productKey + (stamped ? "timestamp" + params.timestamp : ""))));
       params.signmethod = method;
       body = encode(JSON.stringify(params));
     } catch (x) {
-      return done(x as ClientError); // a clock or hash that throws fails the waiting callers, once
+      return done(thrown(x)); // a clock or hash that throws fails the waiting callers, once
     }
     request("/auth", "application/json", "", body, function (err, reply) {
       var t = reply && reply.info && reply.info.token, e, rec;
-      if (err && err.code == 20000 && stamped) return auth(0);
+      if (err && err.code == 20000 && stamped) return auth(0, time);
       if (!err)
-        if (typeof t == "string" && t) {
+        if (sendable(t)) {
           // an expire already due by this clock (a clock far ahead) is not believed: the
           // token is then used until the service says 20001
-          e = expiry(t, p.unbase64) || (clockSet() ? now() + DEFAULT_LIFETIME : 0);
-          token = [owner, t, e > now() + RENEW_EARLY ? e : 0];
+          e = expiry(t as string, p.unbase64) || ((time as number) > CLOCK_SET ? (time as number) + DEFAULT_LIFETIME : 0);
+          token = [owner, t, e > (time as number) + RENEW_EARLY ? e : 0];
           rec = JSON.stringify(token);
           try {
             if (rec != saved) storage.setItem(TOKEN_KEY, (saved = rec)); // flash wears: write changes only
           } catch (x) {} // a token that cannot be kept is still good for this run
-        } else err = error("EPROTO", "no token");
+        } else err = error("EPROTO", t ? "bad token" : "no token");
       done(err, t as string);
     });
   }
@@ -168,14 +181,22 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   }
 
   function withToken(next: Callback<string>) {
+    var time;
     if (token === undefined) {
       try {
         token = JSON.parse((saved = storage.getItem(TOKEN_KEY) as string));
       } catch (x) {}
-      // [owner, token, expire], kept only for this device at this endpoint
-      if (!token || token[0] !== owner) token = null;
+      // [owner, token, expire], kept only for this device at this endpoint; a damaged one is dropped
+      if (!token || token[0] !== owner || !sendable(token[1]) || typeof token[2] != "number") token = null;
     }
-    if (token && !(token[2] && clockSet() && now() > token[2] - RENEW_EARLY)) next(null, token[1]);
+    try {
+      time = now();
+    } catch (x) {
+      return void later(function () {
+        next(thrown(x));
+      }, 0);
+    }
+    if (token && !(token[2] && time > CLOCK_SET && time > token[2] - RENEW_EARLY)) next(null, token[1]);
     else auth(next);
   }
 
@@ -192,8 +213,9 @@ export function createClient(o: ClientOptions, p: Platform): Client {
         if (err) return cb(err);
         request("/topic" + topic, "application/octet-stream", t as string, body, function (err, reply) {
           var c = err && err.code;
-          // 20001 expired, 20002 missing, 20003 unknown token: authenticate once, resend once
-          if ((c == 20001 || c == 20002 || c == 20003) && !resent++) {
+          // 20001 expired, 20002 missing, 20003 unknown token, or a token the transport cannot
+          // send (EINVAL): authenticate once, resend once
+          if ((c == 20001 || c == 20002 || c == 20003 || c == "EINVAL") && !resent++) {
             if (token && token[1] == t) token = null;
             return send();
           }

@@ -6,6 +6,8 @@ export interface ClientError extends Error {
   code: string | number;
   status?: number;
   messageId?: string;
+  /** The transport's own error, where the client reports it as ENETWORK. */
+  cause?: unknown;
 }
 
 export function error(code: string | number, message: string): ClientError {

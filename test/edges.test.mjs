@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -51,21 +51,62 @@ describe('edge cases of replies, clocks and options', () => {
     });
   }
 
-  it('a clock that throws once fails that publish and not the client', async () => {
-    let bad = true;
-    const { c } = scripted((path) => (path === '/auth' ? TOKEN : '{"code":0,"info":{"messageId":7}}'), {
-      now: () => {
-        if (bad) {
-          bad = false;
-          throw new Error('rtc read failed');
+  // The clock is read at several moments: before /auth (timestamp), when the token arrives
+  // (expiry), and before each publish (renewal). A throw at any one read fails that call only.
+  for (const stored of [false, true]) {
+    for (let bad = 1; bad <= 4; bad++) {
+      it(`a clock that throws at its read ${bad}${stored ? ', with a stored token' : ''}: one callback, nothing thrown, the next call works`, async () => {
+        let reads = 0;
+        const thrown = [];
+        const onThrow = (e) => thrown.push(e);
+        process.on('uncaughtException', onThrow);
+        const storage = memoryStorage();
+        if (stored) storage.setItem('token', JSON.stringify(['pk/dn@iot-as-http.cn-shanghai.aliyuncs.com,443', 'stored.tok.en', Date.now() + 86400000]));
+        const { c, sent } = scripted((path) => (path === '/auth' ? TOKEN : '{"code":0,"info":{"messageId":7}}'), {
+          storage,
+          now: () => {
+            if (++reads === bad) throw new Error('rtc read failed');
+            return Date.now();
+          },
+        });
+        try {
+          const results = [];
+          for (let i = 0; i < 5; i++) {
+            const calls = [];
+            let syncThrow = null;
+            try {
+              c.publish(topic, 'm' + i, (err, r) => calls.push(err ? err.message : r.messageId));
+            } catch (e) {
+              syncThrow = e;
+            }
+            await new Promise((r) => setTimeout(r, 20));
+            expect(syncThrow, 'publish threw synchronously').to.equal(null);
+            expect(calls, `publish ${i}: callbacks`).to.have.length(1);
+            results.push(calls[0]);
+          }
+          // the read that throws fails exactly one publish; the others (and all later ones) work
+          expect(results.filter((r) => r === 'rtc read failed').length, results.join()).to.be.at.most(1);
+          expect(results.slice(-1)).to.deep.equal(['7']);
+          expect(reads, 'the clock was read that many times').to.be.at.least(bad);
+          if (bad <= reads && results.every((r) => r === '7')) throw new Error(`read ${bad} threw but no publish failed`);
+          expect(typeof (await c.auth())).to.equal('string');
+          expect(sent.filter((p) => p !== '/auth').length).to.be.at.least(2);
+          expect(thrown).to.deep.equal([]);
+        } finally {
+          process.off('uncaughtException', onThrow);
         }
-        return Date.now();
-      },
-    });
-    const first = await c.publish(topic, 'x').catch((e) => e);
-    expect(first.message).to.equal('rtc read failed');
-    expect((await c.publish(topic, 'y')).messageId).to.equal('7');
-    expect(typeof (await c.auth())).to.equal('string');
+      });
+    }
+  }
+
+  it('a clock that throws null or a string still fails with an Error', async () => {
+    let n = 0;
+    for (const value of [null, 'rtc']) {
+      const { c } = scripted(() => TOKEN, { now: () => { if (n++ % 2 === 0) throw value; return Date.now(); } });
+      const err = await c.publish(topic, 'x').catch((e) => e);
+      expect(err).to.be.instanceOf(Error);
+      expect(err.message).to.include(String(value));
+    }
   });
 
   it('a clock a month ahead: one renewal, not one per publish', async () => {
@@ -87,26 +128,84 @@ describe('edge cases of replies, clocks and options', () => {
     }
   });
 
-  it('a stored token Node cannot send as a header: ENETWORK, no crash', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aliyun-edge-'));
-    const emu = await startEmulator({ devices: [device] });
-    const thrown = [];
-    const onThrow = (e) => thrown.push(e);
-    process.on('uncaughtException', onThrow);
-    try {
-      const owner = `pk/dn@127.0.0.1,${emu.port}`;
-      writeFileSync(join(dir, 'pk.dn.json'), JSON.stringify({ token: JSON.stringify([owner, 'bad\ntoken', 0]) }));
-      const c = createClient({ ...device, endpoint: emu.url, ca: emu.ca, dir, retries: 0, timeout: 200 });
-      const err = await c.publish(topic, 'x').catch((e) => e);
-      expect(err.code).to.equal('ENETWORK');
-      await new Promise((r) => setTimeout(r, 300)); // past the client's timer
-      c.close();
-      expect(thrown).to.deep.equal([]);
-    } finally {
-      process.off('uncaughtException', onThrow);
-      await emu.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+  // A stored token is checked when it is read: printable ASCII without spaces, at most 1024
+  // characters, with a numeric expiry. Anything else is dropped, and a new one replaces it.
+  for (const [name, damaged] of [
+    ['a line feed (Node refuses it as a header)', 'bad\ntoken'],
+    ['a byte above 0x7e', 'tok\u00e9n'],
+    ['a space', 'tok en'],
+    ['2,000 characters', 'x'.repeat(2000)],
+    ['a number', 12345],
+    ['an empty string', ''],
+  ]) {
+    it(`a stored token with ${name}: dropped, the client authenticates and the file is repaired`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aliyun-edge-'));
+      const emu = await startEmulator({ devices: [device] });
+      const thrown = [];
+      const onThrow = (e) => thrown.push(e);
+      process.on('uncaughtException', onThrow);
+      try {
+        const owner = `pk/dn@localhost,${emu.port}`;
+        writeFileSync(join(dir, 'pk.dn.json'), JSON.stringify({ token: JSON.stringify([owner, damaged, 0]) }));
+        const c = createClient({ ...device, endpoint: emu.url, ca: emu.ca, dir, retries: 0, timeout: 2000 });
+        const r = await c.publish(topic, 'x');
+        expect(r.messageId).to.equal(emu.messages[0].messageId);
+        expect(emu.requests.map((q) => q.path)).to.deep.equal(['/auth', '/topic' + topic]);
+        const kept = JSON.parse(JSON.parse(readFileSync(join(dir, 'pk.dn.json'), 'utf8')).token);
+        expect(kept[1]).to.equal(emu.requests[1].headers.password);
+        // and the next start uses the repaired token without /auth
+        const again = createClient({ ...device, endpoint: emu.url, ca: emu.ca, dir });
+        await again.publish(topic, 'y');
+        expect(emu.authCount).to.equal(1);
+        c.close();
+        again.close();
+        expect(thrown).to.deep.equal([]);
+      } finally {
+        process.off('uncaughtException', onThrow);
+        await emu.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('a token the transport refuses to send (EINVAL): dropped, authenticate once, resend once', async () => {
+    const passwords = [];
+    let auths = 0;
+    const storage = memoryStorage();
+    storage.setItem('token', JSON.stringify(['pk/dn@iot-as-http.cn-shanghai.aliyuncs.com,443', 'refused-token', 0]));
+    const c = createClient({
+      ...device,
+      storage,
+      transport: (req, cb) => {
+        if (req.path === '/auth') {
+          auths++;
+          return void setImmediate(() => cb(null, { status: 200, body: '{"code":0,"info":{"token":"good-token"}}' }));
+        }
+        passwords.push(req.headers.password);
+        if (req.headers.password === 'refused-token') return void setImmediate(() => cb(Object.assign(new Error('invalid header value'), { code: 'EINVAL' })));
+        setImmediate(() => cb(null, { status: 200, body: '{"code":0,"info":{"messageId":9}}' }));
+      },
+    });
+    expect((await c.publish(topic, 'x')).messageId).to.equal('9');
+    expect(passwords).to.deep.equal(['refused-token', 'good-token']);
+    expect(auths).to.equal(1);
+    expect(JSON.parse(storage.getItem('token'))[1]).to.equal('good-token');
+  });
+
+  it('the Node transport reports a header value Node refuses as EINVAL', async () => {
+    const { httpsTransport } = require('../build/node/index.cjs');
+    const t = httpsTransport();
+    const err = await new Promise((resolve) => t({ method: 'POST', host: 'localhost', port: 1, path: '/x', headers: { password: 'a\nb' }, body: new Uint8Array(0), timeout: 100 }, resolve));
+    t.close();
+    expect(err.code).to.equal('EINVAL');
+    expect(err.cause.code).to.equal('ERR_INVALID_CHAR');
+  });
+
+  it('a token the service sends that could not be sent back: EPROTO', async () => {
+    const { c } = scripted((path) => (path === '/auth' ? '{"code":0,"info":{"token":"a b"}}' : '{"code":0,"info":{"messageId":7}}'), { retries: 0 });
+    const err = await c.publish(topic, 'x').catch((e) => e);
+    expect(err.code).to.equal('EPROTO');
+    expect(err.message).to.equal('bad token');
   });
 
   it('refuses bad Node options ca and dir with EINVAL', () => {

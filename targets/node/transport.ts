@@ -56,8 +56,9 @@ export function httpsTransport(options: HttpsTransportOptions = {}): HttpsTransp
         },
       );
     } catch (e) {
-      // e.g. a header value Node refuses: report it like any failure to send
-      return finish(wrap(e as NodeJS.ErrnoException));
+      // a request Node refuses to build (a header value it cannot send): EINVAL, which makes the
+      // client drop the token and authenticate again
+      return finish(wrap(e as NodeJS.ErrnoException, 'EINVAL'));
     }
     r.on('error', (e) => finish(wrap(e)));
     r.end(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.length));
