@@ -90,7 +90,7 @@ describe('token storage survives what a device meets', () => {
   it('a token from another endpoint: ignored, re-auth', async () => {
     await client().publish(topic(device), 'here');
     const stored = readFileSync(file, 'utf8');
-    writeFileSync(file, stored.replace(/@127\.0\.0\.1,\d+/, '@iot-as-http.cn-shanghai.aliyuncs.com,443'));
+    writeFileSync(file, stored.replace(/@localhost,\d+/, '@iot-as-http.cn-shanghai.aliyuncs.com,443'));
     await client().publish(topic(device), 'again');
     expect(auths()).to.equal(2);
   });
@@ -105,5 +105,103 @@ describe('token storage survives what a device meets', () => {
     expect(existsSync(join(dir, 'kv.json'))).to.equal(true);
     expect(readFileSync(join(dir, 'kv.json'), 'utf8')).to.not.include('tmp');
     expect(require('node:fs').readdirSync(dir)).to.deep.equal(['kv.json']);
+  });
+
+  describe('the token file in a folder others can write to', () => {
+    const fs = require('node:fs');
+
+    it('is written through a new file of a random name, created exclusively with mode 0600, synced before the rename, the folder after', () => {
+      fs.chmodSync(dir, 0o777);
+      const calls = [];
+      const kinds = new Map(); // fd -> what it was opened for
+      const orig = { openSync: fs.openSync, fsyncSync: fs.fsyncSync, renameSync: fs.renameSync };
+      fs.openSync = (f, flags, mode) => {
+        const fd = orig.openSync(f, flags, mode);
+        kinds.set(fd, f === dir ? 'dir' : 'file');
+        calls.push(['open', f, flags, mode, fd]);
+        return fd;
+      };
+      fs.fsyncSync = (fd) => (calls.push(['fsync ' + kinds.get(fd)]), orig.fsyncSync(fd));
+      fs.renameSync = (a, b) => (calls.push(['rename', a, b]), orig.renameSync(a, b));
+      const old = process.umask(0);
+      try {
+        fileStorage({ dir, name: 'kv' }).setItem('a', '1');
+        fileStorage({ dir, name: 'kv' }).setItem('b', '2');
+      } finally {
+        process.umask(old);
+        Object.assign(fs, orig);
+      }
+      const target = join(dir, 'kv.json');
+      const temps = calls.filter((c) => c[0] === 'open' && c[1] !== target && c[1] !== dir);
+      expect(temps).to.have.length(2);
+      expect(temps[0][1]).to.not.equal(temps[1][1]);
+      for (const [, file, flags, mode] of temps) {
+        expect(file.startsWith(dir + '/')).to.equal(true);
+        expect(file).to.not.include(String(process.pid));
+        const { O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+        expect(flags & (O_CREAT | O_EXCL | O_NOFOLLOW), 'O_CREAT | O_EXCL | O_NOFOLLOW').to.equal(O_CREAT | O_EXCL | O_NOFOLLOW);
+        expect(mode).to.equal(0o600);
+      }
+      // per write: fsync of the new file, then the rename, then fsync of the folder
+      const order = calls.filter((c) => c[0] !== 'open').map((c) => c[0]);
+      expect(order).to.deep.equal(['fsync file', 'rename', 'fsync dir', 'fsync file', 'rename', 'fsync dir']);
+      expect(statSync(target).mode & 0o777).to.equal(0o600);
+      expect(fs.readdirSync(dir)).to.deep.equal(['kv.json']);
+    });
+
+    it('never follows a link, nor keeps the mode of a file someone left there', () => {
+      fs.chmodSync(dir, 0o777);
+      const victim = join(dir, 'victim');
+      writeFileSync(victim, 'precious');
+      const target = join(dir, 'kv.json');
+      // the temporary names of earlier versions, and the token file itself, as links to the victim
+      fs.symlinkSync(victim, target);
+      fs.symlinkSync(victim, `${target}.${process.pid}.tmp`);
+      expect(fileStorage({ dir, name: 'kv' }).getItem('a'), 'a link reads as empty').to.equal(null);
+      fileStorage({ dir, name: 'kv' }).setItem('a', '1');
+      expect(readFileSync(victim, 'utf8')).to.equal('precious');
+      expect(fs.lstatSync(target).isSymbolicLink()).to.equal(false);
+      expect(statSync(target).mode & 0o777).to.equal(0o600);
+      expect(fileStorage({ dir, name: 'kv' }).getItem('a')).to.equal('1');
+      // a world-writable token file left in place is replaced, not rewritten in place
+      fs.chmodSync(target, 0o666);
+      fileStorage({ dir, name: 'kv' }).setItem('a', '2');
+      expect(statSync(target).mode & 0o777).to.equal(0o600);
+    });
+
+    it('two processes with the same pid (two containers sharing a volume) never tear the file', async () => {
+      const { spawn } = await import('node:child_process');
+      const lib = require.resolve('../build/node/index.cjs');
+      const script = `Object.defineProperty(process, 'pid', { value: 4242 });
+        const { fileStorage } = require(${JSON.stringify(lib)});
+        const s = () => fileStorage({ dir: ${JSON.stringify(dir)}, name: 'shared' });
+        for (let i = 0; i < 300; i++) s().setItem('token', process.argv[1] + '-' + i + '-' + 'x'.repeat(2000));`;
+      const run = (tag) => new Promise((resolve) => {
+        const child = spawn(process.execPath, ['-e', script, tag], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d) => (err += d));
+        child.on('close', (code) => resolve({ code, err }));
+      });
+      const file = join(dir, 'shared.json');
+      let reads = 0, torn = 0;
+      const done = Promise.all([run('a'), run('b')]);
+      let finished = false;
+      done.then(() => (finished = true));
+      while (!finished) {
+        try {
+          const v = JSON.parse(readFileSync(file, 'utf8')).token;
+          if (!/^[ab]-\d+-x{2000}$/.test(v)) torn++;
+          reads++;
+        } catch (e) {
+          if (e.code !== 'ENOENT') torn++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      const results = await done;
+      expect(results, 'both writers exit 0 without an error').to.deep.equal([{ code: 0, err: '' }, { code: 0, err: '' }]);
+      expect(torn, `torn reads out of ${reads}`).to.equal(0);
+      expect(JSON.parse(readFileSync(file, 'utf8')).token).to.match(/^[ab]-299-/);
+      expect(require('node:fs').readdirSync(dir)).to.deep.equal(['shared.json']);
+    });
   });
 });

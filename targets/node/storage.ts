@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Storage } from '../../src/types';
 
 export interface FileStorageOptions {
@@ -10,6 +11,32 @@ export interface FileStorageOptions {
   name: string;
 }
 
+/** O_NOFOLLOW where the system has it (not on Windows). */
+const NOFOLLOW = fs.constants.O_NOFOLLOW || 0;
+
+/** A file's text; a symbolic link is not followed (it fails, and so reads as empty). */
+function readNoFollow(file: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW);
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** fsync of a folder, where the system allows it (Windows does not). */
+function syncFolder(dir: string) {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // the rename is done; only its durability across a power cut is less certain here
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 export function defaultDir(): string {
   return path.join(os.homedir(), '.aliyun-iot-http');
 }
@@ -17,7 +44,7 @@ export function defaultDir(): string {
 /**
  * One JSON file of key/value pairs, readable by its owner only (0600), replaced atomically
  * (temporary file, then rename) so that a power cut leaves the old file or the new one.
- * A missing, corrupt or unreadable file reads as empty.
+ * A missing, corrupt or unreadable file, or a symbolic link, reads as empty.
  */
 export function fileStorage(options: FileStorageOptions): Storage & { file: string } {
   const dir = options.dir || defaultDir();
@@ -27,7 +54,7 @@ export function fileStorage(options: FileStorageOptions): Storage & { file: stri
   function read(): Record<string, string> {
     if (!data) {
       try {
-        const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+        const parsed = JSON.parse(readNoFollow(file));
         data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
       } catch {
         data = {};
@@ -36,16 +63,28 @@ export function fileStorage(options: FileStorageOptions): Storage & { file: stri
     return data as Record<string, string>;
   }
 
+  /**
+   * A new file of a random name, created exclusively with mode 0600 (never an existing file
+   * or a link, whoever else can write to the folder), synced, then renamed over the old one;
+   * the folder is synced too, so that the rename itself survives a power cut.
+   */
   function write() {
-    const tmp = file + '.' + process.pid + '.tmp';
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(dir, '.' + path.basename(file) + '.' + randomBytes(8).toString('hex') + '.tmp');
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | NOFOLLOW, 0o600);
     try {
-      fs.writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
+      try {
+        fs.writeSync(fd, JSON.stringify(data));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(tmp, file);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
       throw e;
     }
+    syncFolder(dir);
   }
 
   return {
