@@ -305,6 +305,30 @@ describe('emulator /topic', () => {
     expect(emu.messages).to.have.length(0);
   });
 
+  it('accepts the topic families a device publishes to, and refuses the rest as the service does', async () => {
+    const t = await token();
+    const own = ['/a1PK/dev1/user/update', '/a1PK/dev1/update', '/a1PK/dev1/user/a/b/c', '/sys/a1PK/dev1/thing/event/property/post', '/sys/a1PK/dev1/thing/model/up_raw',
+      '/ota/device/inform/a1PK/dev1', '/ota/device/progress/a1PK/dev1', '/ota/device/request/a1PK/dev1', '/shadow/update/a1PK/dev1', '/ext/ntp/a1PK/dev1/request'];
+    const foreign = ['/anything/a1PK/dev1/x', '/x/sys/a1PK/dev1/thing', '/sys/a1PK/dev2/thing/event/property/post', '/sys/a1PK/dev1', '/ota/device/inform/a1PK/dev2', '/ota/device/inform/a1PK/dev1/x',
+      '/ota/device/upgrade/a1PK/dev1', '/shadow/get/a1PK/dev1', '/shadow/update/a1PK', '/ext/ntp/a1PK/dev1/response', '/broadcast/a1PK/x'];
+    for (const topic of own) expect(code(await publish(t, Buffer.from('x'), topic)), topic).to.equal(0);
+    for (const topic of foreign) expect(code(await publish(t, Buffer.from('x'), topic)), topic).to.equal(10001);
+    // dot levels, sent as they are (a URL string would have them resolved on the way)
+    for (const topic of ['/a1PK/dev1/user/../../dev2/user/x', '/a1PK/dev1/./x', '/a1PK/dev1/user/..']) {
+      const res = await new Promise((resolve, reject) => {
+        const req = https.request({ host: emu.host, port: emu.port, servername: 'localhost', path: '/topic' + topic, method: 'POST', ca: CA_CERT, agent: false, headers: { password: t, 'Content-Type': 'application/octet-stream', 'Content-Length': 1 } }, (r) => {
+          let text = '';
+          r.on('data', (d) => (text += d));
+          r.on('end', () => resolve({ text }));
+        });
+        req.on('error', reject);
+        req.end('x');
+      });
+      expect(code(res), topic).to.equal(10001);
+    }
+    expect(emu.messages.map((m) => m.topic)).to.deep.equal(own);
+  });
+
   it('accepts 131072 bytes and refuses 131073', async () => {
     const t = await token();
     expect(code(await publish(t, randomBytes(131072)))).to.equal(0);
@@ -547,5 +571,60 @@ describe('emulator TLS and lifecycle', () => {
       () => expect.fail('should reject'),
       (err) => expect(err.message).to.match(/cannot read devices file/),
     );
+  });
+});
+
+describe('emulator: what embedded TLS stacks and long runs need', () => {
+  it('names localhost in its URL, and serves it on 127.0.0.1 (and ::1 where the system has it)', async () => {
+    const e = await startEmulator({ devices: [DEV] });
+    try {
+      expect(e.url).to.equal(`https://localhost:${e.port}`);
+      expect(e.host).to.equal('127.0.0.1');
+      for (const host of ['127.0.0.1', '::1']) {
+        const ok = await new Promise((resolve) => {
+          const s = tls.connect({ host, port: e.port, ca: CA_CERT, servername: 'localhost' }, () => (s.end(), resolve(true)));
+          s.on('error', (err) => resolve(err.code));
+        });
+        if (host === '::1' && ok === 'EADDRNOTAVAIL') continue; // no IPv6 loopback on this machine
+        expect(ok, host).to.equal(true);
+      }
+    } finally {
+      await e.close();
+    }
+    const other = await startEmulator({ devices: [DEV], host: '127.0.0.2' });
+    expect(other.url).to.equal(`https://127.0.0.2:${other.port}`);
+    await other.close();
+  });
+
+  it('keeps what the official C SDK needs: a token under its 192-byte buffer, an /auth reply under 256 bytes, exact-case Content-Length', async () => {
+    const e = await startEmulator({ devices: [DEV], now: () => clock });
+    try {
+      const raw = await rawExchange(e, ['POST /auth HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(JSON.stringify(authBody({ timestamp: undefined })))}`, 'Connection: close'].join('\r\n'), JSON.stringify(authBody({ timestamp: undefined })));
+      const [head, body] = raw.split('\r\n\r\n');
+      expect(head).to.match(/\r\nContent-Length: \d+/);
+      expect(Buffer.byteLength(body)).to.be.below(256);
+      const reply = JSON.parse(body);
+      expect(reply.code).to.equal(0);
+      expect(reply.info.token.length).to.be.below(192);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('keep bounds the messages and requests it holds; tokens are bounded per device', async () => {
+    const e = await startEmulator({ devices: [DEV], keep: 3, now: () => clock, tokenLifetime: LIFETIME });
+    try {
+      const tokens = [];
+      for (let i = 0; i < 20; i++) tokens.push(await token({ timestamp: undefined }, e));
+      expect(e.requests).to.have.length(3);
+      for (let i = 0; i < 5; i++) expect(code(await publish(tokens[19], Buffer.from('m' + i), TOPIC, {}, e))).to.equal(0);
+      expect(e.messages.map((m) => m.body.toString())).to.deep.equal(['m2', 'm3', 'm4']);
+      expect(e.requests).to.have.length(3);
+      // the newest 16 tokens of a device stay valid; older ones answer as revoked
+      expect(code(await publish(tokens[4], Buffer.from('x'), TOPIC, {}, e))).to.equal(0);
+      expect(code(await publish(tokens[3], Buffer.from('x'), TOPIC, {}, e))).to.equal(20003);
+    } finally {
+      await e.close();
+    }
   });
 });

@@ -9,9 +9,12 @@ const USAGE = `Usage:
                                        service when ALIYUN_PRODUCT_KEY, ALIYUN_DEVICE_NAME and
                                        ALIYUN_DEVICE_SECRET are set (ALIYUN_REGION or
                                        ALIYUN_ENDPOINT, ALIYUN_TOPIC optional)
-  aliyun-iot-http emulator [file]      serve the emulator on 127.0.0.1:8443 with the devices of a
+  aliyun-iot-http emulator [file]      serve the emulator on https://localhost:8443 with the devices of a
                                        JSON file ([{productKey, deviceName, deviceSecret}]);
                                        PORT sets the port; its CA is written to ./emulator-ca.pem`;
+
+/** Messages and requests the command-line emulator keeps (it prints nothing of them yet). */
+const KEEP = 100;
 
 function step(text: string) {
   console.log('- ' + text);
@@ -74,7 +77,8 @@ async function demo() {
 }
 
 async function serve(file?: string) {
-  const emu = await startEmulator({ devicesFile: file, port: +(process.env.PORT || 8443) });
+  // bounded: the newest KEEP messages and requests, and a few tokens per device
+  const emu = await startEmulator({ devicesFile: file, port: +(process.env.PORT || 8443), keep: KEEP });
   writeFileSync('emulator-ca.pem', emu.ca);
   console.log(`Emulator at ${emu.url}; trust ./emulator-ca.pem (option ca). Ctrl-C stops it.`);
 }

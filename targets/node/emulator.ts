@@ -8,7 +8,7 @@ import { readFileSync } from 'fs';
 import { STATUS_CODES } from 'http';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'http';
 import { createServer } from 'https';
-import type { Server } from 'https';
+import type { Server, ServerOptions } from 'https';
 import type { AddressInfo, Socket } from 'net';
 import { DEFAULT_CIPHERS } from 'tls';
 import { CA_CERT, SERVER_CERT, SERVER_KEY } from './emulator-certs';
@@ -28,7 +28,10 @@ export interface EmulatorOptions {
   devices?: EmulatorDevice[];
   /** A JSON file holding an array of {@link EmulatorDevice} (added to `devices`). */
   devicesFile?: string;
-  /** Address to listen on; default '127.0.0.1'. */
+  /**
+   * Address to listen on. Default: loopback, both 127.0.0.1 and (where the system has it) ::1,
+   * so that `https://localhost:PORT` reaches it whichever address a client resolves first.
+   */
   host?: string;
   /** Port; default 0 (any free port). */
   port?: number;
@@ -43,6 +46,11 @@ export interface EmulatorOptions {
   cert?: string;
   /** PEM a client must trust when `cert` is given; default `cert` itself (self-signed). */
   ca?: string;
+  /**
+   * How many of the newest messages and requests `messages` and `requests` keep (older ones
+   * are dropped); default all. A long-running emulator sets it to bound its memory.
+   */
+  keep?: number;
 }
 
 /** A publish the emulator accepted. */
@@ -103,8 +111,12 @@ export type FaultMatch = 'auth' | 'topic' | 'any';
 
 /** A running emulator. */
 export interface Emulator {
-  /** Base URL, e.g. https://127.0.0.1:PORT */
+  /**
+   * Base URL. On loopback it names `localhost`: embedded TLS stacks (mbedtls in the official C
+   * SDK, Moddable's) check the certificate's DNS names and ignore its IP addresses.
+   */
   url: string;
+  /** The address it listens on (the first one when it listens on two). */
   host: string;
   port: number;
   /** PEM of the CA a client must trust. */
@@ -138,6 +150,8 @@ const AUTH_LIMIT = 16384;
 /** How far over a limit the emulator keeps reading before it gives up on the connection. */
 const SLACK = 65536;
 const TIMESTAMP_WINDOW = 15 * 60 * 1000;
+/** Tokens kept per device; an older one then answers 20003, as a revoked token does. */
+const TOKENS_KEPT = 16;
 const DEFAULT_LIFETIME = 7 * 24 * 3600 * 1000;
 const JSON_TYPE = 'application/json';
 const RSA_KX_CIPHERS = 'AES128-GCM-SHA256:AES128-SHA256:AES128-SHA:AES256-SHA';
@@ -190,7 +204,7 @@ const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url');
 /** Start an emulator; resolves once it listens. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const emulator = new EmulatorServer(options);
-  await emulator.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  await emulator.listen(options.port ?? 0, options.host);
   return emulator;
 }
 
@@ -328,11 +342,19 @@ function validTimestamp(t: unknown): boolean {
   return typeof t === 'string' ? /^\d{1,16}$/.test(t) : typeof t === 'number' && Number.isFinite(t);
 }
 
-/** A topic belongs to a device when its 1st or 2nd level is the productKey and the next the deviceName. */
+/**
+ * Whether a device may publish to a topic: its custom topics `/{pk}/{dn}/...`, its system
+ * topics `/sys/{pk}/{dn}/...`, and the fixed forms of OTA (`/ota/device/inform|progress|request/{pk}/{dn}`),
+ * the device shadow (`/shadow/update/{pk}/{dn}`) and NTP (`/ext/ntp/{pk}/{dn}/request`).
+ */
 function ownsTopic(topic: string, productKey: string, deviceName: string): boolean {
-  const levels = topic.split('/');
-  if (levels[0] !== '' || levels.slice(1).some((l) => l === '' || /[+#]/.test(l))) return false;
-  return [1, 2].some((at) => levels[at] === productKey && levels[at + 1] === deviceName && levels.length > at + 2);
+  const levels = topic.split('/').slice(1);
+  if (topic[0] !== '/' || levels.some((l) => l === '' || l === '.' || l === '..' || /[+#]/.test(l))) return false;
+  const own = productKey + '/' + deviceName;
+  const fixed = ['ota/device/inform/', 'ota/device/progress/', 'ota/device/request/', 'shadow/update/'].map((f) => f + own).concat('ext/ntp/' + own + '/request');
+  if (fixed.indexOf(levels.join('/')) >= 0) return true;
+  const at = levels[0] === 'sys' ? 1 : 0;
+  return levels[at] === productKey && levels[at + 1] === deviceName && levels.length > at + 2;
 }
 
 function decodeTopic(url: string): string | undefined {
@@ -365,7 +387,9 @@ class EmulatorServer implements Emulator {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly server: Server;
+  private readonly servers: Server[] = [];
+  private readonly tls: ServerOptions;
+  private readonly keep: number;
   private readonly now: () => number;
   private readonly lifetime: number;
   private readonly throttle?: { limit: number; window: number };
@@ -379,29 +403,31 @@ class EmulatorServer implements Emulator {
     this.lifetime = options.tokenLifetime ?? DEFAULT_LIFETIME;
     this.throttle = options.throttle;
     this.ca = options.cert ? options.ca || options.cert : CA_CERT;
-    this.server = createServer(
-      {
-        key: options.key || SERVER_KEY,
-        cert: options.cert || SERVER_CERT,
-        ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS,
-        minVersion: 'TLSv1.2',
-      },
-      (req, res) => this.handle(req, res).catch(() => this.fail(res)),
-    );
-    this.server.on('connection', (s: Socket) => this.track(s));
-    this.server.on('secureConnection', (s: Socket) => this.track(s));
+    this.keep = options.keep ?? Infinity;
+    this.tls = { key: options.key || SERVER_KEY, cert: options.cert || SERVER_CERT, ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS, minVersion: 'TLSv1.2' };
   }
 
-  listen(port: number, host: string): Promise<void> {
+  /** Listens on `host`, or on 127.0.0.1 and (where the system has it) ::1 at the same port. */
+  async listen(port: number, host?: string): Promise<void> {
+    const first = await this.serve(port, host || '127.0.0.1');
+    this.host = host || '127.0.0.1';
+    this.port = (first.address() as AddressInfo).port;
+    if (!host) await this.serve(this.port, '::1').catch(() => undefined); // no IPv6 loopback here
+    const loopback = !host || host === 'localhost' || host === '127.0.0.1' || host === '::1';
+    this.url = `https://${loopback ? 'localhost' : host.indexOf(':') >= 0 ? `[${host}]` : host}:${this.port}`;
+  }
+
+  private serve(port: number, host: string): Promise<Server> {
+    const server = createServer(this.tls, (req, res) => this.handle(req, res).catch(() => this.fail(res)));
+    server.on('connection', (s: Socket) => this.track(s));
+    server.on('secureConnection', (s: Socket) => this.track(s));
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', reject);
-        this.server.on('error', () => undefined);
-        this.host = host;
-        this.port = (this.server.address() as AddressInfo).port;
-        this.url = `https://${host.indexOf(':') >= 0 ? `[${host}]` : host}:${this.port}`;
-        resolve();
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.removeListener('error', reject);
+        server.on('error', () => undefined);
+        this.servers.push(server);
+        resolve(server);
       });
     });
   }
@@ -447,10 +473,15 @@ class EmulatorServer implements Emulator {
   close(): Promise<void> {
     this.timers.forEach((t) => clearTimeout(t));
     this.timers.clear();
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.sockets.forEach((s) => s.destroy());
-    });
+    const closed = Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    this.sockets.forEach((s) => s.destroy());
+    return closed.then(() => undefined);
+  }
+
+  /** Appends to a record list, dropping the oldest beyond `keep`. */
+  private record<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > this.keep) list.splice(0, list.length - this.keep);
   }
 
   private track(s: Socket): void {
@@ -465,7 +496,7 @@ class EmulatorServer implements Emulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const kind = kindOf(req);
     const record: RecordedRequest = { method: req.method || '', path: req.url || '', headers: { ...req.headers }, body: Buffer.alloc(0) };
-    this.requests.push(record);
+    this.record(this.requests, record);
     const body = await readBody(req, kind === 'topic' ? PAYLOAD_LIMIT : AUTH_LIMIT);
     record.body = body.data;
     if (!body.complete && !body.flood) return; // the client went away
@@ -588,9 +619,22 @@ class EmulatorServer implements Emulator {
     const expire = this.now() + this.lifetime;
     const id = randomBytes(16).toString('hex');
     const signed = b64u('{"type":"JWT","alg":"hmacsha1"}') + '.' + b64u(`{"expire":${expire},"token":"${id}"}`);
+    this.prune(device);
     this.tokens.set(id, { productKey: device.productKey, deviceName: device.deviceName, expire, expired: false });
     this.authCount++;
     return { code: 0, message: 'success', token: signed + '.' + this.tokenSignature(signed) };
+  }
+
+  /**
+   * Before a device gets a new token, only its newest TOKENS_KEPT - 1 stay valid: the tokens
+   * kept grow with the number of devices, not with the number of /auth calls.
+   */
+  private prune(device: EmulatorDevice): void {
+    const mine: string[] = [];
+    this.tokens.forEach((t, id) => {
+      if (t.productKey === device.productKey && t.deviceName === device.deviceName) mine.push(id);
+    });
+    mine.slice(0, Math.max(0, mine.length - (TOKENS_KEPT - 1))).forEach((id) => this.tokens.delete(id));
   }
 
   private tokenSignature(signed: string): string {
@@ -628,7 +672,7 @@ class EmulatorServer implements Emulator {
     if (!valid) return reply(10001);
     const r = this.withId(reply(0));
     const { productKey, deviceName } = t;
-    this.messages.push({ productKey, deviceName, topic: topic as string, body: body.data, messageId: String(r.messageId), time: this.now() });
+    this.record(this.messages, { productKey, deviceName, topic: topic as string, body: body.data, messageId: String(r.messageId), time: this.now() });
     return r;
   }
 }
