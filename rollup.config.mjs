@@ -22,7 +22,7 @@ const deviceTerser = (module) => ({
   module,
   compress: { sequences: false, collapse_vars: !module, hoist_funs: true, passes: 3, unsafe_arrows: false, pure_getters: true },
   toplevel: true,
-  mangle: { reserved: ['of', 'let', 'static', 'undefined'] },
+  mangle: { reserved: ['of', 'let', 'static', 'undefined', 'E'] }, // E: Espruino's global
   format: { ascii_only: true },
 });
 

@@ -5,13 +5,15 @@ export var MAX_PAYLOAD = 131072;
  * Whether a publish topic is valid: MQTT topic rules (no wildcard, no empty level), a leading
  * "/", no "." or ".." level (a URL path would resolve it to another topic), and only characters
  * that need no escaping in a URL path (the platform's topics use letters, digits and -_.@:).
- * No "?": no query string is allowed. Plain loops rather than a regular expression: Espruino's
- * regex support is partial.
+ * No "?": no query string is allowed. Plain loops rather than a regular expression (Espruino's
+ * regex support is partial), and levels by split rather than indexOf("//"): Espruino's indexOf
+ * finds a needle whose beginning matches the end of the string ("ab/".indexOf("//") is 2).
  */
 export function validTopic(topic: unknown): boolean {
-  var t = typeof topic == "string" && topic && topic + "/", i, c;
-  if (!t || t.charAt(0) != "/" || t.indexOf("//") >= 0 || t.indexOf("/./") >= 0 || t.indexOf("/../") >= 0) return false;
-  for (i = 0; i < t.length; i++) if ((c = t.charCodeAt(i)) < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf(t.charAt(i)) >= 0) return false;
+  var levels = typeof topic == "string" ? topic.split("/") : [], i, c, l;
+  if (levels.length < 2 || levels[0]) return false;
+  for (i = 1; i < levels.length; i++) if (!(l = levels[i]) || l == "." || l == "..") return false;
+  for (i = 0; i < (topic as string).length; i++) if ((c = (topic as string).charCodeAt(i)) < 33 || c > 126 || '"#%+<>?[\\]^`{|}'.indexOf((topic as string).charAt(i)) >= 0) return false;
   return true;
 }
 
@@ -26,7 +28,7 @@ export function payloadBytes(payload: unknown, encode: (s: string) => Uint8Array
   try {
     n = p.byteLength;
     b = p.buffer ? new Uint8Array(p.buffer, p.byteOffset, n) : new Uint8Array(p);
-    if (typeof n == "number" && b.length === n) return new Uint8Array(b);
+    if (b.length === n) return new Uint8Array(b);
   } catch (x) {}
   return undefined;
 }

@@ -13,7 +13,7 @@ var CLOCK_SET = 1577836800000; // 2020-01-01: an earlier clock has not been set
 var RENEW_EARLY = 300000; // renew a token 5 minutes before it expires
 var DEFAULT_LIFETIME = 172800000; // 48 h, for a token that carries no expiry
 var TOKEN_KEY = "token";
-var TRANSPORT_CODES = ["ETIMEDOUT", "EPROTO", "EINVAL"]; // a transport's other failures are ENETWORK
+var TRANSPORT_CODES = ["ENETWORK", "ETIMEDOUT", "EPROTO", "EINVAL"]; // a transport's other failures become ENETWORK
 
 type Done = (err: ClientError | null, reply?: Reply) => void;
 

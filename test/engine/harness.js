@@ -58,6 +58,7 @@ var H = (function (global) {
     o = { code: e.code === undefined ? null : e.code, message: "" + e.message };
     if (e.status !== undefined) o.status = e.status;
     if (e.messageId !== undefined) o.messageId = e.messageId;
+    if (e.cause && e.cause.code !== undefined) o.cause = e.cause.code;
     return o;
   }
 
@@ -106,11 +107,17 @@ var H = (function (global) {
     return out;
   }
 
+  // One line per result key, each freed once printed (a whole line of them does not fit in
+  // Espruino's memory), then the closing line with the rest.
   function emit() {
+    var k, keys = [];
     if (printed++) return;
-    results.errors = errors;
-    results.engine = ENGINE;
-    print("@@RESULT " + ascii(JSON.stringify(results)));
+    for (k in results) keys.push(k);
+    for (k = 0; k < keys.length; k++) {
+      print("@@PART " + keys[k] + " " + ascii(JSON.stringify(results[keys[k]])));
+      delete results[keys[k]];
+    }
+    print("@@RESULT " + ascii(JSON.stringify({ errors: errors, engine: ENGINE, completed: keys.indexOf("completed") >= 0 })));
   }
 
   function run() {

@@ -151,6 +151,123 @@ H.step("scenario", function (done) {
   );
 });
 
+// 3b. What a review found, on the device bundle itself: info.messageId among decoys, dot-level
+// topics, endpoint ports and IPv6 hosts, a transport error with a string code, typed-array
+// views, a clock that throws at each read, and a damaged stored token. The cases are plain
+// data run one at a time, each making its client when its turn comes: a board's memory holds
+// few clients at once.
+H.step("review", function (done) {
+  var out = { ids: [], topics: [], endpoints: [], clock: [], payloads: [] }, V = INPUT.review, cases = [], i, j;
+  if (ESP) ESP.crypto = false;
+  function storage(record) {
+    var m = LIB.memoryStorage ? LIB.memoryStorage() : H.memory();
+    if (record) m.setItem("token", record);
+    return m;
+  }
+  // a client whose transport logs each request and answers /auth with a token, a publish with
+  // `reply` (a text, or a function that answers)
+  function client(extra, reply, log) {
+    var o = options({ retries: 0, storage: storage(), transport: function (req, cb) {
+      log.push({ path: req.path, host: req.host, port: req.port, password: req.headers.password || null, body: H.hex(req.body) });
+      setTimeout(function () {
+        if (typeof reply == "function") reply(req, cb);
+        else cb(null, { status: 200, body: req.path == "/auth" ? V.tokenReply : reply });
+      }, 0);
+    } }), k;
+    if (TARGET == "espruino") o.sha1 = HASHLIB.sha1;
+    for (k in extra) o[k] = extra[k];
+    return LIB.createClient(o);
+  }
+  // runs one call; `next(record)` once, after the first callback or a synchronous throw
+  function call(run, next) {
+    var rec = { calls: 0 };
+    try {
+      run(function (err, r) {
+        rec.calls++;
+        rec.err = H.error(err);
+        rec.result = r === undefined ? null : r;
+        if (rec.calls == 1) setTimeout(function () { next(rec); }, 0);
+      });
+    } catch (e) {
+      rec.threw = H.error(e);
+      setTimeout(function () { next(rec); }, 0);
+    }
+  }
+  var run = {
+    id: function (c, next) {
+      call(function (cb) { client({}, V.replies[c.i], []).publish(INPUT.topic, "x", cb); }, function (r) {
+        // which of two duplicate keys the engine's own JSON.parse keeps (ECMAScript: the last)
+        r.firstOfDuplicates = JSON.parse('{"a":1,"a":2}').a == 1;
+        out.ids.push(r);
+        next();
+      });
+    },
+    topic: function (c, next) {
+      var log = [];
+      call(function (cb) { client({}, V.idReply, log).publish(V.topics[c.i], "x", cb); }, function (r) { r.requests = log.length; out.topics.push(r); next(); });
+    },
+    endpoint: function (c, next) {
+      var log = [], e = V.endpoints[c.i], cl;
+      try {
+        cl = client({ endpoint: e }, V.idReply, log);
+      } catch (x) {
+        out.endpoints.push({ endpoint: e, err: H.error(x) });
+        return next();
+      }
+      call(function (cb) { cl.auth(cb); }, function () { out.endpoints.push({ endpoint: e, host: log[0] && log[0].host, port: log[0] && log[0].port }); next(); });
+    },
+    // a transport error with a string code: ENETWORK, retried, the original as cause
+    code: function (c, next) {
+      var attempts = 0;
+      call(function (cb) {
+        client({ retries: 2 }, function (req, reply) { attempts++; reply({ code: "ECONNRESET", message: "reset by peer" }); }, []).auth(cb);
+      }, function (r) { r.attempts = attempts; out.transportCode = r; next(); });
+    },
+    // typed-array views (where the engine has them) and things that are not payloads
+    payload: function (c, next) {
+      var log = [], p = V.payloads[c.i], b, value;
+      if ((p.kind == "DataView" && typeof DataView == "undefined") || (p.kind == "Int16Array" && typeof Int16Array == "undefined")) return next();
+      b = p.bufferHex && H.fromHex(p.bufferHex).buffer;
+      value = p.kind == "DataView" ? new DataView(b, p.offset, p.length) : p.kind == "Int16Array" ? new Int16Array(b, p.offset, p.length / 2) : p.kind == "object" ? { byteLength: 3 } : [1, 2];
+      call(function (cb) { client({}, V.idReply, log).publish(INPUT.topic, value, cb); }, function (r) { r.kind = p.kind; r.sent = log.length > 1 ? log[1].body : null; out.payloads.push(r); next(); });
+    },
+    // a clock that throws at read `bad`, fresh or with a stored token: 5 publishes
+    clock: function (c, next) {
+      var reads = 0, results = [], cl = client({ storage: storage(c.stored ? V.storedRecord : null), now: function () {
+        if (++reads == c.bad) throw new Error("rtc read failed");
+        return INPUT.now;
+      } }, V.idReply, []);
+      (function publish() {
+        if (results.length == 5) {
+          out.clock.push({ bad: c.bad, stored: c.stored, results: results, reads: reads });
+          return next();
+        }
+        call(function (cb) { cl.publish(INPUT.topic, "x", cb); }, function (r) { results.push(r); publish(); });
+      })();
+    },
+    // a stored token with a line feed: dropped, /auth, and the new token is sent
+    damaged: function (c, next) {
+      var log = [], s = storage(V.damagedRecord);
+      call(function (cb) { client({ storage: s }, V.idReply, log).publish(INPUT.topic, "x", cb); }, function (r) { out.damaged = { result: r, requests: log, stored: s.getItem("token") }; next(); });
+    },
+  };
+  for (i = 0; i < V.replies.length; i++) cases.push({ kind: "id", i: i });
+  for (i = 0; i < V.topics.length; i++) cases.push({ kind: "topic", i: i });
+  for (i = 0; i < V.endpoints.length; i++) cases.push({ kind: "endpoint", i: i });
+  cases.push({ kind: "code" });
+  for (i = 0; i < V.payloads.length; i++) cases.push({ kind: "payload", i: i });
+  for (i = 1; i <= 4; i++) for (j = 0; j < 2; j++) cases.push({ kind: "clock", bad: i, stored: j });
+  cases.push({ kind: "damaged" });
+  (function next() {
+    var c = cases.shift();
+    if (!c) {
+      R.review = out;
+      return done();
+    }
+    run[c.kind](c, function () { setTimeout(next, 0); });
+  })();
+});
+
 // 4. Espruino bundle: its own transport on a fake require("http") and its Storage.
 if (TARGET == "espruino")
   H.step("espruino http and Storage", function (done) {
