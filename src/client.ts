@@ -69,10 +69,11 @@ export function createClient(o: ClientOptions, p: Platform): Client {
   var later = p.setTimeout || setTimeout;
   var cancel = p.clearTimeout || clearTimeout;
   var hash = p.hashes[method];
+  var unbase64 = p.unbase64;
   var owner = productKey + "/" + deviceName + "@" + hostPort;
   var token: any[] | null | undefined; // [owner, token, expire]; undefined: storage not read yet
-  var saved: string | undefined; // the record as last read from or written to storage
   var waiting: Callback<string>[] | null = null;
+  o = p = 0 as any; // read: a board's memory need not keep the options and the platform
 
   /** Whether a token can be sent as a header, and stored and read back whole. */
   function sendable(t: any) {
@@ -158,11 +159,11 @@ export function createClient(o: ClientOptions, p: Platform): Client {
         if (sendable(t)) {
           // an expire already due by this clock (a clock far ahead) is not believed: the
           // token is then used until the service says 20001
-          e = expiry(t as string, p.unbase64) || ((time as number) > CLOCK_SET ? (time as number) + DEFAULT_LIFETIME : 0);
+          e = expiry(t as string, unbase64) || ((time as number) > CLOCK_SET ? (time as number) + DEFAULT_LIFETIME : 0);
           token = [owner, t, e > (time as number) + RENEW_EARLY ? e : 0];
           rec = JSON.stringify(token);
           try {
-            if (rec != saved) storage.setItem(TOKEN_KEY, (saved = rec)); // flash wears: write changes only
+            if (rec != storage.getItem(TOKEN_KEY)) storage.setItem(TOKEN_KEY, rec); // flash wears: write changes only
           } catch (x) {} // a token that cannot be kept is still good for this run
         } else err = error("EPROTO", t ? "bad token" : "no token");
       done(err, t as string);
@@ -184,7 +185,7 @@ export function createClient(o: ClientOptions, p: Platform): Client {
     var time;
     if (token === undefined) {
       try {
-        token = JSON.parse((saved = storage.getItem(TOKEN_KEY) as string));
+        token = JSON.parse(storage.getItem(TOKEN_KEY) as string);
       } catch (x) {}
       // [owner, token, expire], kept only for this device at this endpoint; a damaged one is dropped
       if (!token || token[0] !== owner || !sendable(token[1]) || typeof token[2] != "number") token = null;

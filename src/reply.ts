@@ -20,7 +20,8 @@ function numbersAsText(text: string): string {
       if (c == "\\") c += text.charAt(++i);
       else if (c == '"') inString = false;
     } else if (c == '"') inString = true;
-    else if ((d = (inNumber ? "+-.eE0123456789" : "-0123456789").indexOf(c) >= 0) != inNumber) {
+    else if ((d = "+.eE-0123456789".indexOf(c) >= (inNumber ? 0 : 4)) != inNumber) {
+      // a number starts with - or a digit, and goes on with any of these
       out += '"';
       inNumber = d;
     }

@@ -6,25 +6,23 @@ import { error } from "../../src/errors";
 declare function require(name: string): any;
 declare var E: any;
 declare function atob(s: string): string;
-declare var setTimeout: (fn: () => void, ms: number) => unknown;
+declare var setTimeout: (fn: (...args: any[]) => void, ms: number, ...args: any[]) => unknown;
 
 /**
- * Transport on require("http"). Espruino quirks: it sends no Content-Length of its own (the
+ * One request on require("http"). Espruino quirks: it sends no Content-Length of its own (the
  * core sets one), statusCode is a string, the body goes as an 8-bit string, a TLS close_notify
  * may arrive as error -30848 before the reply's close, and a new request must not start inside
  * the previous reply's handlers (so the callback runs from a timer). A reply cut short fails
  * later as EPROTO: its JSON does not parse.
  */
-function transport(req: TransportRequest, cb: (err: any, res?: TransportResponse) => void) {
-  var done = 0, res: any, body = "";
+function connect(req: any, cb: (err: any, res?: TransportResponse) => void) {
+  var done = 0, res: any, body = "", r: any;
   function finish(err: any) {
-    if (!done++)
-      setTimeout(function () {
-        cb(err, err ? undefined : { status: +res.statusCode, body: body });
-      }, 0);
+    if (!done++) setTimeout(cb, 0, err, err ? undefined : { status: +res.statusCode, body: body });
   }
-  (req as any).protocol = "https:"; // the other fields are the options request() reads as they are
-  var r = require("http").request(req, function (response: any) {
+  E.defrag();
+  req.protocol = "https:"; // the other fields are the options request() reads as they are
+  r = require("http").request(req, function (response: any) {
     res = response;
     res.on("data", function (d: string) {
       body += d;
@@ -36,7 +34,24 @@ function transport(req: TransportRequest, cb: (err: any, res?: TransportResponse
   r.on("error", function (e: any) {
     if (!res || e.code != -30848) finish(e);
   });
-  r.end(E.toString(req.body));
+  try {
+    r.end(E.toString(req.body));
+  } catch (e) {
+    finish(e); // a refused connection can throw here
+  }
+}
+
+/**
+ * TLS makes mbedtls allocate two 16.7 KB buffers, each a flat string that needs that much
+ * contiguous variable memory, and E.defrag() cannot move a variable in use. So the request
+ * starts two timer ticks later: the first compacts memory; the second, holding only what was
+ * made after that, compacts again and connects. A board with 5,100 variables then has room.
+ */
+function transport(req: TransportRequest, cb: (err: any, res?: TransportResponse) => void) {
+  setTimeout(function () {
+    E.defrag();
+    setTimeout(connect, 0, req, cb);
+  }, 0);
 }
 
 /** Storage on require("Storage"): one file per key (the core writes only a changed token). */

@@ -16,6 +16,10 @@ if (ENGINE != "espruino")
       return out;
     };
     global.E = {
+      defragCalls: 0,
+      defrag: function () {
+        this.defragCalls++;
+      },
       toString: function (b) {
         var s = "", i;
         if (!b || typeof b.length != "number") throw new Error("E.toString stand-in: expects bytes here");

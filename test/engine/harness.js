@@ -12,8 +12,10 @@ var H = (function (global) {
   var queue = [], clock = 0, seq = 0, steps = [], results = {}, errors = [], printed = 0, watchdog;
 
   if (virtual) {
+    // extra arguments are passed to fn, as every engine's setTimeout does
     global.setTimeout = function (fn, ms) {
-      var t = { id: ++seq, at: clock + Math.max(0, +ms || 0), fn: fn };
+      var args = [].slice.call(arguments, 2);
+      var t = { id: ++seq, at: clock + Math.max(0, +ms || 0), fn: function () { fn.apply(null, args); } };
       queue.push(t);
       return t.id;
     };
