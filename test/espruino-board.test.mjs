@@ -16,7 +16,7 @@ const topic = `/${device.productKey}/${device.deviceName}/user/telemetry`;
 
 const BUILDS = [
   { env: 'ESPRUINO_BIN', variables: 8190, hold: 3000 },
-  { env: 'ESPRUINO_5100_BIN', variables: 5100, hold: 800 },
+  { env: 'ESPRUINO_5100_BIN', variables: 5100, hold: 600 },
 ];
 
 for (const build of BUILDS) {

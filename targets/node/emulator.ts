@@ -404,7 +404,9 @@ class EmulatorServer implements Emulator {
     this.throttle = options.throttle;
     this.ca = options.cert ? options.ca || options.cert : CA_CERT;
     this.keep = options.keep ?? Infinity;
-    this.tls = { key: options.key || SERVER_KEY, cert: options.cert || SERVER_CERT, ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS, minVersion: 'TLSv1.2' };
+    // the chain, as real servers send it (leaf and issuer): Moddable's TLS checks the host name
+    // only while walking a chain of two or more
+    this.tls = { key: options.key || SERVER_KEY, cert: options.cert || SERVER_CERT + '\n' + CA_CERT, ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS, minVersion: 'TLSv1.2' };
   }
 
   /** Listens on `host`, or on 127.0.0.1 and (where the system has it) ::1 at the same port. */

@@ -1,0 +1,141 @@
+// The Moddable client in the Moddable SDK's Linux simulator (mcsim), headless under Xvfb, against
+// the emulator: an app that includes the package's build/moddable/manifest.json, built with
+// mcconfig and launched twice. TLS is verified against the emulator's CA, given as a resource.
+// Runs where MODDABLE points at an SDK with its tools built (mcconfig, mcsim) and Xvfb is
+// installed; skipped otherwise.
+import { createRequire } from 'node:module';
+import { spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+const require = createRequire(import.meta.url);
+const { startEmulator } = require('../build/node/emulator.cjs');
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const MODDABLE = process.env.MODDABLE;
+const TOOLS = MODDABLE && join(MODDABLE, 'build', 'bin', 'lin', 'release');
+const device = { productKey: 'a1SimProd', deviceName: 'sim-01', deviceSecret: 'sim-secret-0123' };
+const topic = `/${device.productKey}/${device.deviceName}/user/telemetry`;
+const BINARY = Array.from({ length: 256 }, (_, i) => (i * 5 + 1) & 255);
+
+function hasXvfb() {
+  return spawnSync('sh', ['-c', 'command -v Xvfb'], { encoding: 'utf8' }).status === 0;
+}
+
+/** The app: publishes `payloads` (strings, or arrays of bytes) and traces one result line. */
+function mainJs(endpoint, payloads) {
+  return `import { createClient } from "aliyun-iot-http";
+import Resource from "Resource";
+import Timer from "timer";
+
+const payloads = ${JSON.stringify(payloads)};
+const results = [];
+const client = createClient({ productKey: ${JSON.stringify(device.productKey)}, deviceName: ${JSON.stringify(device.deviceName)}, deviceSecret: ${JSON.stringify(device.deviceSecret)},
+  endpoint: ${JSON.stringify(endpoint)}, certificate: new Resource("emulator-ca.der"), timeout: 20000 });
+function next() {
+  const p = payloads.shift();
+  if (p === undefined) return void trace("@@SIM " + JSON.stringify(results) + "\\n");
+  client.publish(${JSON.stringify(topic)}, typeof p == "string" ? p : new Uint8Array(p), (err, r) => {
+    results.push(err ? { code: err.code, message: err.message } : { messageId: r.messageId });
+    Timer.set(next, 0);
+  });
+}
+Timer.set(next, 0);
+`;
+}
+
+/** Starts Xvfb on a free display; resolves with its number and a stop function. */
+function startXvfb() {
+  return new Promise((resolve, reject) => {
+    const x = spawn('Xvfb', ['-displayfd', '3', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    let out = '';
+    x.stdio[3].on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve({ display: ':' + out.trim(), stop: () => x.kill('SIGTERM') });
+    });
+    x.on('error', reject);
+    x.on('exit', (code) => reject(new Error(`Xvfb exited (${code})`)));
+  });
+}
+
+/** Runs mc.so in mcsim until it traces its result line (or 60 s pass); resolves with the output. */
+function launch(so, display, xdg) {
+  return new Promise((resolve) => {
+    const env = { ...process.env, DISPLAY: display, XDG_CONFIG_HOME: xdg, XSBUG_HOST: '127.0.0.1', XSBUG_PORT: '1', NO_AT_BRIDGE: '1' };
+    const sim = spawn('stdbuf', ['-oL', join(TOOLS, 'mcsim'), so], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const stop = () => sim.kill('SIGTERM');
+    const timer = setTimeout(stop, 60000);
+    sim.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      if (/@@SIM .*\n/.test(out)) stop();
+    });
+    sim.stderr.setEncoding('utf8').on('data', (d) => (out += d));
+    sim.on('close', () => {
+      clearTimeout(timer);
+      const line = (/@@SIM (.*)\n/.exec(out) || [])[1];
+      resolve({ results: line ? JSON.parse(line) : null, output: out.slice(-3000) });
+    });
+  });
+}
+
+describe('Moddable simulator (mcsim) against the emulator (MODDABLE)', function () {
+  this.timeout(240000);
+  let emu, dir, xvfb;
+
+  before(async function () {
+    if (!MODDABLE || !existsSync(join(TOOLS, 'mcsim')) || !existsSync(join(TOOLS, 'mcconfig')) || !hasXvfb()) return this.skip();
+    emu = await startEmulator({ devices: [device] });
+    dir = mkdtempSync(join(tmpdir(), 'aliyun-sim-'));
+    xvfb = await startXvfb();
+  });
+  after(async () => {
+    if (xvfb) xvfb.stop();
+    if (emu) await emu.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the token across a relaunch: the second launch publishes without /auth, every message byte-exact', async () => {
+    const app = join(dir, 'app'), out = join(dir, 'out'), store = join(dir, 'store'), xdg = join(dir, 'xdg');
+    for (const d of [app, out, store, xdg]) mkdirSync(d, { recursive: true });
+    // what a user writes: the package's manifest included, the service's CA as a resource
+    writeFileSync(join(app, 'manifest.json'), JSON.stringify({
+      include: ['$(MODDABLE)/examples/manifest_base.json', join(root, 'build', 'moddable', 'manifest.json')],
+      modules: { '*': ['./main'] },
+      resources: { '*': ['./emulator-ca'] },
+      config: { file: { root: store + '/' } }, // a private Preference file, not the shared /tmp one
+    }, null, 2));
+    writeFileSync(join(app, 'emulator-ca.der'), new X509Certificate(emu.ca).raw);
+    const first = ['launch 1: text', BINARY], second = ['launch 2: text after a relaunch', BINARY.slice().reverse()];
+    const built = [];
+    for (const [name, payloads] of [['one', first], ['two', second]]) {
+      writeFileSync(join(app, 'main.js'), mainJs(emu.url, payloads));
+      mkdirSync(join(out, name), { recursive: true });
+      const b = spawnSync(join(TOOLS, 'mcconfig'), ['-d', '-m', '-p', 'lin', '-t', 'build', '-o', join(out, name)], {
+        cwd: app, env: { ...process.env, PATH: `${TOOLS}:${process.env.PATH}` }, encoding: 'utf8', timeout: 180000,
+      });
+      const so = join(out, name, 'bin', 'lin', 'mc', 'debug', 'app', 'mc.so');
+      expect(existsSync(so), `mcconfig built ${so}\n${(b.stdout || '').slice(-2000)}${(b.stderr || '').slice(-2000)}`).to.equal(true);
+      built.push(so);
+    }
+    const r1 = await launch(built[0], xvfb.display, xdg);
+    expect(r1.results, r1.output).to.not.equal(null);
+    expect(r1.results.map((r) => r.code || null), r1.output).to.deep.equal([null, null]);
+    expect(emu.authCount, 'the first launch authenticates').to.equal(1);
+    expect(readFileSync(join(store, 'modpreferences.json'), 'utf8'), 'the token was saved').to.include('aliyun');
+
+    const r2 = await launch(built[1], xvfb.display, xdg);
+    expect(r2.results, r2.output).to.not.equal(null);
+    expect(r2.results.map((r) => r.code || null), r2.output).to.deep.equal([null, null]);
+    expect(emu.authCount, 'the second launch makes no /auth').to.equal(1);
+    expect(emu.requests.filter((q) => q.path === '/auth')).to.have.length(1);
+
+    const sent = [...first, ...second].map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p)));
+    expect(emu.messages.map((m) => m.body.toString('hex'))).to.deep.equal(sent.map((b) => b.toString('hex')));
+    expect(emu.messages.map((m) => m.messageId)).to.deep.equal([...r1.results, ...r2.results].map((r) => r.messageId));
+  });
+});
