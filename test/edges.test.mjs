@@ -208,6 +208,27 @@ describe('edge cases of replies, clocks and options', () => {
     expect(err.message).to.equal('bad token');
   });
 
+  it('publishes to an IPv6 endpoint, https://[::1]:PORT, where the system has IPv6 loopback', async function () {
+    let emu;
+    try {
+      emu = await startEmulator({ devices: [device], host: '::1' });
+    } catch (e) {
+      if (e.code === 'EADDRNOTAVAIL' || e.code === 'EAFNOSUPPORT') return this.skip();
+      throw e;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'aliyun-edge-'));
+    const c = createClient({ ...device, endpoint: `https://[::1]:${emu.port}`, ca: emu.ca, dir });
+    try {
+      const r = await c.publish(topic, 'over IPv6');
+      expect(r.messageId).to.equal(emu.messages[0].messageId);
+      expect(emu.messages[0].body.toString()).to.equal('over IPv6');
+    } finally {
+      c.close();
+      await emu.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad Node options ca and dir with EINVAL', () => {
     expect(() => createClient({ ...device, ca: 5 })).to.throw(/bad option ca/);
     expect(() => createClient({ ...device, ca: ['x', 5] })).to.throw(/bad option ca/);

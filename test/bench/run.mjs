@@ -70,7 +70,6 @@ function signSection(results) {
     }
     return s;
   };
-  const board = await boardMemory(log);
   const engines = ENGINES.map((e) => e.name);
   const rows = SIGN_ROWS.filter(([impl, alg]) => engines.some((e) => results[e][`${impl} ${alg}`])).map(([impl, alg, label]) => [label, impl, ...engines.map((e) => cell(results[e][`${impl} ${alg}`], e, impl))]);
   const ratio = (a, b) => (a?.ops && b?.ops ? (a.ops / b.ops).toFixed(2) : '–');
