@@ -28,7 +28,8 @@ export function payloadBytes(payload: unknown, encode: (s: string) => Uint8Array
   try {
     n = p.byteLength;
     b = p.buffer ? new Uint8Array(p.buffer, p.byteOffset, n) : new Uint8Array(p);
-    if (b.length === n) return new Uint8Array(b);
+    // a real buffer's view shares it; an array-like or a look-alike object gets a new one
+    if (b.length === n && b.buffer === (p.buffer || p)) return new Uint8Array(b);
   } catch (x) {}
   return undefined;
 }

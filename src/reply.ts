@@ -40,8 +40,8 @@ export function parseReply(text: string): Reply | undefined {
     r = JSON.parse(text);
     if (!r || typeof r.code != "number") return;
     if (r.info && r.info.messageId != null) {
-      id = "" + JSON.parse(numbersAsText(text)).info.messageId;
-      if (!/^[0-9]+$/.test(id.charAt(0) == "-" ? id.slice(1) : id)) return; // no "-?": Espruino's regex lacks it
+      id = JSON.parse(numbersAsText(text)).info.messageId; // a number is a string here; an array is not
+      if (typeof id != "string" || !/^[0-9]+$/.test(id.charAt(0) == "-" ? id.slice(1) : id)) return; // no "-?": Espruino's regex lacks it
       r.messageId = id;
     }
   } catch (e) {

@@ -217,7 +217,8 @@ describe('edge cases of replies, clocks and options', () => {
       throw e;
     }
     const dir = mkdtempSync(join(tmpdir(), 'aliyun-edge-'));
-    const c = createClient({ ...device, endpoint: `https://[::1]:${emu.port}`, ca: emu.ca, dir });
+    expect(emu.url).to.equal(`https://[::1]:${emu.port}`);
+    const c = createClient({ ...device, endpoint: emu.url, ca: emu.ca, dir });
     try {
       const r = await c.publish(topic, 'over IPv6');
       expect(r.messageId).to.equal(emu.messages[0].messageId);

@@ -73,6 +73,8 @@ describe('hostile input', () => {
       ['true', '{"code":0,"info":{"messageId":true}}', undefined],
       ['an object', '{"code":0,"info":{"messageId":{"messageId":5}}}', undefined],
       ['a string that is not an integer', '{"code":0,"info":{"messageId":"5x"}}', undefined],
+      ['an array of one number', '{"code":0,"info":{"messageId":[5]}}', undefined],
+      ['an array of an array', '{"code":0,"info":{"messageId":[[123456789012345678901]]}}', undefined],
     ]) {
       it(`reads info.messageId itself: ${name}`, () => {
         expect(JSON.parse(text), 'the text is valid JSON').to.be.an('object');
@@ -275,6 +277,15 @@ describe('what a review found', () => {
       const { c, sent } = scripted();
       await c.publish('/pk/dn/x', payload);
       expect([...sent[1].body], name).to.deep.equal(bytes);
+    }
+  });
+
+  it('refuses objects that only look like buffers or views, with EINVAL before any I/O', async () => {
+    for (const p of [{ byteLength: 0 }, { length: 3, byteLength: 3 }, { buffer: {}, byteOffset: 1, byteLength: 2 }, { buffer: { byteLength: 4 }, byteOffset: 0, byteLength: 2 }, Object.assign([1, 2], { byteLength: 2 })]) {
+      const { c, sent } = scripted();
+      const err = await c.publish('/pk/dn/x', p).catch((e) => e);
+      expect(err.code, JSON.stringify(p)).to.equal('EINVAL');
+      expect(sent).to.deep.equal([]);
     }
   });
 

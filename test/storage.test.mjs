@@ -169,6 +169,33 @@ describe('token storage survives what a device meets', () => {
       expect(statSync(target).mode & 0o777).to.equal(0o600);
     });
 
+    it('a FIFO left at the file\'s name reads as empty at once, and is replaced', async () => {
+      const { spawnSync } = await import('node:child_process');
+      const target = join(dir, 'kv.json');
+      if (spawnSync('mkfifo', [target]).status !== 0) return;
+      const started = Date.now();
+      expect(fileStorage({ dir, name: 'kv' }).getItem('a')).to.equal(null);
+      expect(Date.now() - started, 'ms to read').to.be.below(1000);
+      fileStorage({ dir, name: 'kv' }).setItem('a', '1');
+      expect(fs.lstatSync(target).isFile()).to.equal(true);
+      expect(fileStorage({ dir, name: 'kv' }).getItem('a')).to.equal('1');
+    });
+
+    it('a write cut short (the disk full) throws and leaves the old file whole', async () => {
+      const { spawnSync } = await import('node:child_process');
+      const lib = require.resolve('../build/node/index.cjs');
+      fileStorage({ dir, name: 'kv' }).setItem('token', 'good');
+      fileStorage({ dir, name: 'kv' }).setItem('other', 'keep');
+      // a 2 KB file size limit makes write() stop short, then fail with EFBIG
+      const script = `const { fileStorage } = require(${JSON.stringify(lib)});
+        try { fileStorage({ dir: ${JSON.stringify(dir)}, name: 'kv' }).setItem('token', 'x'.repeat(4000)); console.log('no error'); }
+        catch (e) { console.log('threw ' + e.code); }`;
+      const r = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 2; exec "${process.execPath}" -e "$0"`, script], { encoding: 'utf8' });
+      expect(r.stdout.trim()).to.equal('threw EFBIG');
+      expect(JSON.parse(readFileSync(join(dir, 'kv.json'), 'utf8'))).to.deep.equal({ token: 'good', other: 'keep' });
+      expect(fs.readdirSync(dir)).to.deep.equal(['kv.json']);
+    });
+
     it('two processes with the same pid (two containers sharing a volume) never tear the file', async () => {
       const { spawn } = await import('node:child_process');
       const lib = require.resolve('../build/node/index.cjs');

@@ -20,25 +20,31 @@ function connect(req: any, cb: (err: any, res?: TransportResponse) => void) {
   function finish(err: any) {
     if (!done++) setTimeout(cb, 0, err, err ? undefined : { status: +res.statusCode, body: body });
   }
-  E.defrag();
-  req.protocol = "https:"; // the other fields are the options request() reads as they are
-  r = require("http").request(req, function (response: any) {
-    res = response;
-    res.on("data", function (d: string) {
-      body += d;
-    });
-    res.on("close", function () {
-      finish(null); // also after an error: a reply cut short then fails as EPROTO
-    });
-  });
-  r.on("error", function (e: any) {
-    if (!res || e.code != -30848) finish(e);
-  });
+  // from a timer: whatever throws (out of memory, a refused connection in end()) must call back
   try {
+    defrag();
+    req.protocol = "https:"; // the other fields are the options request() reads as they are
+    r = require("http").request(req, function (response: any) {
+      res = response;
+      res.on("data", function (d: string) {
+        body += d;
+      });
+      res.on("close", function () {
+        finish(null); // also after an error: a reply cut short then fails as EPROTO
+      });
+    });
+    r.on("error", function (e: any) {
+      if (!res || e.code != -30848) finish(e);
+    });
     r.end(E.toString(req.body));
   } catch (e) {
-    finish(e); // a refused connection can throw here
+    finish(e);
   }
+}
+
+/** E.defrag() where the firmware has it (builds that save flash lack it). */
+function defrag() {
+  if (E.defrag) E.defrag();
 }
 
 /**
@@ -49,7 +55,7 @@ function connect(req: any, cb: (err: any, res?: TransportResponse) => void) {
  */
 function transport(req: TransportRequest, cb: (err: any, res?: TransportResponse) => void) {
   setTimeout(function () {
-    E.defrag();
+    defrag();
     setTimeout(connect, 0, req, cb);
   }, 0);
 }

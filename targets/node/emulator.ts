@@ -204,7 +204,12 @@ const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url');
 /** Start an emulator; resolves once it listens. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const emulator = new EmulatorServer(options);
-  await emulator.listen(options.port ?? 0, options.host);
+  try {
+    await emulator.listen(options.port ?? 0, options.host);
+  } catch (e) {
+    await emulator.close();
+    throw e;
+  }
   return emulator;
 }
 
@@ -414,8 +419,11 @@ class EmulatorServer implements Emulator {
     const first = await this.serve(port, host || '127.0.0.1');
     this.host = host || '127.0.0.1';
     this.port = (first.address() as AddressInfo).port;
-    if (!host) await this.serve(this.port, '::1').catch(() => undefined); // no IPv6 loopback here
-    const loopback = !host || host === 'localhost' || host === '127.0.0.1' || host === '::1';
+    if (!host)
+      await this.serve(this.port, '::1').catch((e) => {
+        if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT') throw e; // taken: fail, not serve half of localhost
+      });
+    const loopback = !host || host === 'localhost';
     this.url = `https://${loopback ? 'localhost' : host.indexOf(':') >= 0 ? `[${host}]` : host}:${this.port}`;
   }
 

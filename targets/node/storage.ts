@@ -14,10 +14,12 @@ export interface FileStorageOptions {
 /** O_NOFOLLOW where the system has it (not on Windows). */
 const NOFOLLOW = fs.constants.O_NOFOLLOW || 0;
 
-/** A file's text; a symbolic link is not followed (it fails, and so reads as empty). */
+/** A regular file's text; a symbolic link is not followed, nor anything else read (it throws). */
 function readNoFollow(file: string): string {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW);
+  // non-blocking: a FIFO someone left at the path must not hang the process
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW | (fs.constants.O_NONBLOCK || 0));
   try {
+    if (!fs.fstatSync(fd).isFile()) throw new Error('not a file');
     return fs.readFileSync(fd, 'utf8');
   } finally {
     fs.closeSync(fd);
@@ -74,7 +76,7 @@ export function fileStorage(options: FileStorageOptions): Storage & { file: stri
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | NOFOLLOW, 0o600);
     try {
       try {
-        fs.writeSync(fd, JSON.stringify(data));
+        fs.writeFileSync(fd, JSON.stringify(data)); // all of it, or a throw (a full disk)
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);

@@ -54,7 +54,8 @@ var ESP = (function () {
   // statusCode is a string and whose header names keep the server's (odd) case, then the body
   // in two `data` chunks, `end` and `close`, each from its own turn of the event loop.
   // mode "tlsErrorAfterBody": the request emits error {code: -30848} after the whole body
-  // (a TLS close_notify) and before close. mode "endThrows": end() throws synchronously.
+  // (a TLS close_notify) and before close. mode "endThrows": end() throws synchronously;
+  // "requestThrows": request() itself does (as when TLS finds no memory).
   function request(options, callback) {
     var rec = {
       protocol: options.protocol,
@@ -69,6 +70,7 @@ var ESP = (function () {
     var handlers = {}, res, resHandlers = {};
     E8.requests.push(rec);
     if (options.protocol !== "https:") throw new Error("fake http: only https: is supported here");
+    if (plan.mode == "requestThrows") throw new Error("Not enough memory to allocate SSL socket");
     function fire(target, ev, arg) {
       if (!target[ev]) return;
       E8.emitting++;

@@ -284,6 +284,7 @@ if (TARGET == "espruino")
         { tag: "endThrows", run: function (cb) { a.publish(INPUT.topic, H.fromHex(INPUT.payloadHex), cb); } },
         { tag: "secondClient", run: function (cb) { b = LIB.createClient(options({ retries: 1 })); b.publish(INPUT.topic, INPUT.asciiText, cb); } },
         { tag: "sameToken", run: function (cb) { b.auth(cb); } },
+        { tag: "requestThrows", run: function (cb) { b.publish(INPUT.topic, INPUT.asciiText, cb); } },
       ],
       log,
       function () {
