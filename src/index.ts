@@ -2,6 +2,7 @@ export { createClient } from "./client";
 export { memoryStorage } from "./memory";
 export { md5 } from "./hash/md5";
 export { sha1 } from "./hash/sha1";
+export { sha256 } from "./hash/sha256";
 export { hmac } from "./hash/hmac";
 export { hex, utf8 } from "./bytes";
 export { sign, signText } from "./sign";

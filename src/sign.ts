@@ -2,6 +2,7 @@ import { hex, utf8 } from "./bytes";
 import { hmac } from "./hash/hmac";
 import { md5 } from "./hash/md5";
 import { sha1 } from "./hash/sha1";
+import { sha256 } from "./hash/sha256";
 import { error } from "./errors";
 import { Hash } from "./hash/md";
 
@@ -19,11 +20,11 @@ export function signText(params: { [name: string]: string }): string {
 }
 
 /**
- * The auth sign for `signMethod` "hmacsha1" or "hmacmd5": hex HMAC of the sign text, keyed by
- * the device secret. Any other method throws EINVAL.
+ * The auth sign for `signMethod` "hmacsha1", "hmacmd5" or "hmacsha256": hex HMAC of the sign
+ * text, keyed by the device secret. Any other method throws EINVAL.
  */
 export function sign(params: { [name: string]: string }, deviceSecret: string, signMethod: string): string {
-  var hash = signMethod == "hmacmd5" ? md5 : signMethod == "hmacsha1" ? sha1 : 0;
+  var hash = signMethod == "hmacmd5" ? md5 : signMethod == "hmacsha1" ? sha1 : signMethod == "hmacsha256" ? sha256 : 0;
   if (!hash) throw error("EINVAL", "bad signMethod " + signMethod);
   return hex(hmac(hash as Hash, utf8(deviceSecret), utf8(signText(params))));
 }

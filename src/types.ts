@@ -44,7 +44,7 @@ export interface ClientOptions {
   endpoint?: string;
   /** Default `<productKey>.<deviceName>`; at most 64 characters. */
   clientId?: string;
-  /** "hmacsha1" (default) or "hmacmd5". */
+  /** "hmacsha1" (default), "hmacsha256" (Node, Moddable) or "hmacmd5" (Node, Moddable). */
   signMethod?: string;
   /** ms per request, default 10000. */
   timeout?: number;

@@ -59,6 +59,15 @@ describe('Node client against the emulator', function () {
     expect(auth.sign).to.equal(createHmac('md5', device.deviceSecret).update(text).digest('hex'));
   });
 
+  it('signs with hmacsha256 when asked, and the emulator accepts it', async () => {
+    const r = await client({ signMethod: 'hmacsha256' }).publish(topic, 'x');
+    const auth = JSON.parse(emu.requests[0].body.toString());
+    expect(auth.signmethod).to.equal('hmacsha256');
+    const text = `clientId${auth.clientId}deviceName${auth.deviceName}productKey${auth.productKey}timestamp${auth.timestamp}`;
+    expect(auth.sign).to.equal(createHmac('sha256', device.deviceSecret).update(text).digest('hex'));
+    expect(r.messageId).to.equal(emu.messages[0].messageId);
+  });
+
   it('leaves the timestamp out of body and sign when the clock is not set', async () => {
     await client({ now: () => 1000 }).publish(topic, 'x');
     const auth = JSON.parse(emu.requests[0].body.toString());
@@ -247,7 +256,7 @@ describe('Node client against the emulator', function () {
       [{ endpoint: 'https://host/path' }, 'endpoint'],
       [{ endpoint: 'https://host:99999' }, 'endpoint'],
       [{ clientId: 'x'.repeat(65) }, 'clientId'],
-      [{ signMethod: 'hmacsha256' }, 'signMethod'],
+      [{ signMethod: 'hmacsha512' }, 'signMethod'],
       [{ timeout: 0 }, 'timeout'],
       [{ retries: -1 }, 'retries'],
       [{ retries: 1.5 }, 'retries'],

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 
-const { md5, sha1, hmac, hex, utf8 } = createRequire(import.meta.url)('../build/node/index.cjs');
+const { md5, sha1, sha256, hmac, hex, utf8, sign } = createRequire(import.meta.url)('../build/node/index.cjs');
 const ascii = (s) => new Uint8Array(Buffer.from(s, 'latin1'));
 
 describe('hashes against RFC and FIPS vectors', () => {
@@ -39,6 +39,30 @@ describe('hashes against RFC and FIPS vectors', () => {
     it(`HMAC-MD5 RFC 2202 case ${i + 1}`, () => expect(hex(hmac(md5, k5, m))).to.equal(d5));
     it(`HMAC-SHA1 RFC 2202 case ${i + 1}`, () => expect(hex(hmac(sha1, k1, m))).to.equal(d1));
   });
+
+  // FIPS 180-2 appendix B
+  it('sha256("abc")', () => expect(hex(sha256(ascii('abc')))).to.equal('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'));
+  it('sha256 of the two-block message', () =>
+    expect(hex(sha256(ascii('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')))).to.equal('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1'));
+  it('sha256 of a million "a"', () =>
+    expect(hex(sha256(new Uint8Array(1000000).fill(97)))).to.equal('cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0'));
+  // RFC 4231 §4 (case 5 truncates its output to 128 bits)
+  const range = (a, b) => Uint8Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  const long = 'This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.';
+  [
+    [rep(0x0b, 20), ascii('Hi There'), 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
+    [ascii('Jefe'), ascii('what do ya want for nothing?'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'],
+    [rep(0xaa, 20), rep(0xdd, 50), '773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe'],
+    [range(1, 25), rep(0xcd, 50), '82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b'],
+    [rep(0x0c, 20), ascii('Test With Truncation'), 'a3b6167473100ee06e0c796c2955552b'],
+    [rep(0xaa, 131), ascii('Test Using Larger Than Block-Size Key - Hash Key First'), '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
+    [rep(0xaa, 131), ascii(long), '9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2'],
+  ].forEach(([k, m, d], i) => it(`HMAC-SHA256 RFC 4231 case ${i + 1}`, () => expect(hex(hmac(sha256, k, m)).slice(0, d.length)).to.equal(d)));
+
+  it('sign() with hmacsha256 agrees with node:crypto', () => {
+    const params = { productKey: 'pk', deviceName: 'dn', clientId: 'pk.dn', timestamp: '1700000000000' };
+    expect(sign(params, 'secret', 'hmacsha256')).to.equal(createHmac('sha256', 'secret').update('clientIdpk.dndeviceNamednproductKeypktimestamp1700000000000').digest('hex'));
+  });
 });
 
 describe('hashes agree with node:crypto', () => {
@@ -48,6 +72,7 @@ describe('hashes agree with node:crypto', () => {
       const m = randomBytes(n);
       expect(hex(md5(new Uint8Array(m))), `md5 of ${n} bytes`).to.equal(createHash('md5').update(m).digest('hex'));
       expect(hex(sha1(new Uint8Array(m))), `sha1 of ${n} bytes`).to.equal(createHash('sha1').update(m).digest('hex'));
+      expect(hex(sha256(new Uint8Array(m))), `sha256 of ${n} bytes`).to.equal(createHash('sha256').update(m).digest('hex'));
     }
   });
   it('HMAC-MD5 and HMAC-SHA1 with keys and messages of every length 0-300', () => {
@@ -55,6 +80,7 @@ describe('hashes agree with node:crypto', () => {
       const k = randomBytes((n * 7) % 150), m = randomBytes(n);
       expect(hex(hmac(md5, new Uint8Array(k), new Uint8Array(m)))).to.equal(createHmac('md5', k).update(m).digest('hex'));
       expect(hex(hmac(sha1, new Uint8Array(k), new Uint8Array(m)))).to.equal(createHmac('sha1', k).update(m).digest('hex'));
+      expect(hex(hmac(sha256, new Uint8Array(k), new Uint8Array(m)))).to.equal(createHmac('sha256', k).update(m).digest('hex'));
     }
   });
 });

@@ -35,7 +35,7 @@ import Timer from "timer";
 const payloads = ${JSON.stringify(payloads)};
 const results = [];
 const client = createClient({ productKey: ${JSON.stringify(device.productKey)}, deviceName: ${JSON.stringify(device.deviceName)}, deviceSecret: ${JSON.stringify(device.deviceSecret)},
-  endpoint: ${JSON.stringify(endpoint)}, certificate: new Resource("emulator-ca.der"), timeout: 20000 });
+  endpoint: ${JSON.stringify(endpoint)}, certificate: new Resource("emulator-ca.der"), signMethod: "hmacsha256", timeout: 20000 });
 function next() {
   const p = payloads.shift();
   if (p === undefined) return void trace("@@SIM " + JSON.stringify(results) + "\\n");
@@ -126,6 +126,7 @@ describe('Moddable simulator (mcsim) against the emulator (MODDABLE)', function 
     expect(r1.results, r1.output).to.not.equal(null);
     expect(r1.results.map((r) => r.code || null), r1.output).to.deep.equal([null, null]);
     expect(emu.authCount, 'the first launch authenticates').to.equal(1);
+    expect(JSON.parse(emu.requests[0].body).signmethod, 'signed with crypt\'s SHA-256').to.equal('hmacsha256');
     expect(readFileSync(join(store, 'modpreferences.json'), 'utf8'), 'the token was saved').to.include('aliyun');
 
     const r2 = await launch(built[1], xvfb.display, xdg);

@@ -3,3 +3,4 @@
 // over either).
 export { md5 } from "../../src/hash/md5";
 export { sha1 } from "../../src/hash/sha1";
+export { sha256 } from "../../src/hash/sha256";

@@ -105,7 +105,7 @@ export function createClient(options: ModdableClientOptions) {
     clearTimeout: function (id) {
       Timer.clear(id);
     },
-    hashes: { hmacsha1: digest("SHA1"), hmacmd5: digest("MD5") },
+    hashes: { hmacsha1: digest("SHA1"), hmacmd5: digest("MD5"), hmacsha256: digest("SHA256") },
   });
 }
 

@@ -59,7 +59,7 @@ export function createClient(options: NodeClientOptions): NodeClient {
   const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
-  const core = createCoreClient(options, { encode: toUtf8, unbase64, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5') }, transport, storage, setTimeout, clearTimeout });
+  const core = createCoreClient(options, { encode: toUtf8, unbase64, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5'), hmacsha256: native('sha256') }, transport, storage, setTimeout, clearTimeout });
   return {
     publish(topic: string, payload: Payload, cb?: Callback<PublishResult>) {
       return promised<PublishResult>((done) => core.publish(topic, payload, done), cb);

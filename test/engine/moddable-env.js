@@ -117,7 +117,7 @@ var MOD = (function () {
   };
   Digest.prototype.close = function () {
     var m = new Uint8Array(this.parts);
-    return new Uint8Array(this.name == "MD5" ? HASHLIB.md5(m) : HASHLIB.sha1(m)).buffer;
+    return new Uint8Array(this.name == "MD5" ? HASHLIB.md5(m) : this.name == "SHA256" ? HASHLIB.sha256(m) : HASHLIB.sha1(m)).buffer;
   };
 
   M.modules = {

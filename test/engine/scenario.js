@@ -10,8 +10,10 @@ R.exports = [];
   var k;
   for (k in LIB) R.exports.push(k);
   for (k in HASHLIB) R.exports.push(k);
+  for (k in SHA256LIB) R.exports.push(k);
 })();
 var SHA1 = LIB.sha1 || (HASHLIB && HASHLIB.sha1), MD5 = LIB.md5 || (HASHLIB && HASHLIB.md5);
+var SHA256 = LIB.sha256 || (HASHLIB && HASHLIB.sha256) || (SHA256LIB && SHA256LIB.sha256);
 
 // 1. Hash vectors: md5, sha1 and HMAC on the given inputs; the digests go back as hex (null
 // where the bundle does not export the function).
@@ -20,7 +22,7 @@ H.step("hashes", function (done) {
   for (i = 0; i < INPUT.hash.length; i++) {
     c = INPUT.hash[i];
     m = H.fromHex(c.msg);
-    h = c.alg == "md5" || c.alg == "hmac-md5" ? MD5 : SHA1;
+    h = c.alg == "md5" || c.alg == "hmac-md5" ? MD5 : c.alg == "sha256" || c.alg == "hmac-sha256" ? SHA256 : SHA1;
     if (!h || (c.key != null && !LIB.hmac)) {
       out.push(null);
       continue;
