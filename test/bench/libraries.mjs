@@ -14,6 +14,7 @@ const mod = (path) => read(join('node_modules', path));
 export const BUNDLES = {
   espruino: 'build/espruino/aliyun-iot-http.min.js',
   espruinoSha1: 'build/espruino/aliyun-iot-http-sha1.min.js',
+  espruinoSha256: 'build/espruino/aliyun-iot-http-sha256.min.js',
   moddable: 'build/moddable/aliyun-iot-http.js',
   moddableHashes: 'build/moddable/aliyun-iot-http-hashes.js',
   node: 'build/node/index.cjs',
