@@ -169,10 +169,10 @@ describe('token storage survives what a device meets', () => {
       expect(statSync(target).mode & 0o777).to.equal(0o600);
     });
 
-    it('a FIFO left at the file\'s name reads as empty at once, and is replaced', async () => {
+    it('a FIFO left at the file\'s name reads as empty at once, and is replaced', async function () {
       const { spawnSync } = await import('node:child_process');
       const target = join(dir, 'kv.json');
-      if (spawnSync('mkfifo', [target]).status !== 0) return;
+      if (spawnSync('mkfifo', [target]).status !== 0) return this.skip(); // no mkfifo here
       const started = Date.now();
       expect(fileStorage({ dir, name: 'kv' }).getItem('a')).to.equal(null);
       expect(Date.now() - started, 'ms to read').to.be.below(1000);
