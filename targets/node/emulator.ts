@@ -1,7 +1,8 @@
 /**
  * A loopback emulator of the Alibaba Cloud IoT Platform HTTPS device channel (`/auth` and
- * `/topic/...`), for integration tests, demos, and trying a device offline. It checks signs
- * with Node's own crypto, never with this project's hashes, and prints nothing.
+ * `/topic/...`), and of dynamic registration (`/auth/register/device`: a device that knows only
+ * its product's secret gets its own), for integration tests, demos, and trying a device offline.
+ * It checks signs with Node's own crypto, never with this project's hashes, and prints nothing.
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'crypto';
 import { readFileSync } from 'fs';
@@ -22,11 +23,26 @@ export interface EmulatorDevice {
   deviceSecret: string;
 }
 
+/**
+ * A product with dynamic registration enabled, and the devices pre-created in the console that
+ * may register (a device known through `devices` or addDevice under this product may too).
+ */
+export interface EmulatorProduct {
+  productKey: string;
+  productSecret: string;
+  deviceNames: string[];
+}
+
 /** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
   /** Devices known to the emulator. */
   devices?: EmulatorDevice[];
-  /** A JSON file holding an array of {@link EmulatorDevice} (added to `devices`). */
+  /** Products that allow dynamic registration. */
+  products?: EmulatorProduct[];
+  /**
+   * A JSON file: an array of {@link EmulatorDevice}, or an object `{"devices": [...],
+   * "products": [...]}` with either key (added to `devices` and `products`).
+   */
   devicesFile?: string;
   /**
    * Address to listen on. Default: loopback, both 127.0.0.1 and (where the system has it) ::1,
@@ -47,8 +63,8 @@ export interface EmulatorOptions {
   /** PEM a client must trust when `cert` is given; default `cert` itself (self-signed). */
   ca?: string;
   /**
-   * How many of the newest messages and requests `messages` and `requests` keep (older ones
-   * are dropped); default all. A long-running emulator sets it to bound its memory.
+   * How many of the newest entries `messages`, `requests` and `registrations` each keep
+   * (older ones are dropped); default all. A long-running emulator sets it to bound its memory.
    */
   keep?: number;
 }
@@ -76,6 +92,20 @@ export interface RecordedRequest {
   body: Buffer;
   /** The business code answered, if any. */
   code?: number;
+}
+
+/** A dynamic registration request the emulator processed. */
+export interface RecordedRegistration {
+  /** As sent ('' when absent). */
+  productKey: string;
+  deviceName: string;
+  signMethod: string;
+  /** The code answered (200 on success). */
+  code: number;
+  /** The secret answered, on success. */
+  deviceSecret?: string;
+  /** The emulator's clock when it was answered. */
+  time: number;
 }
 
 /**
@@ -106,8 +136,8 @@ export type Fault =
   /** Answer this business code instead. */
   | { type: 'code'; code: number; message?: string };
 
-/** Which requests a fault applies to. */
-export type FaultMatch = 'auth' | 'topic' | 'any';
+/** Which requests a fault applies to ('register': `/auth/register/device`). */
+export type FaultMatch = 'auth' | 'topic' | 'register' | 'any';
 
 /** A running emulator. */
 export interface Emulator {
@@ -127,8 +157,12 @@ export interface Emulator {
   requests: RecordedRequest[];
   /** /auth requests that returned a token. */
   authCount: number;
+  /** Every dynamic registration request processed, in order. */
+  registrations: RecordedRegistration[];
   /** Add a device, or replace the one with the same productKey and deviceName. */
   addDevice(d: EmulatorDevice): void;
+  /** Allow dynamic registration for a product, or replace the one with the same productKey. */
+  addProduct(p: EmulatorProduct): void;
   /** The current tokens of the matching devices (all when no argument) now answer 20001. */
   expireTokens(productKey?: string, deviceName?: string): void;
   /** The current tokens of the matching devices (all when no argument) now answer 20003. */
@@ -137,7 +171,10 @@ export interface Emulator {
   fault(f: Fault, match?: FaultMatch): void;
   /** The next n matching requests answer 40000 (queued like faults). */
   throttleNext(n: number, match?: FaultMatch): void;
-  /** Clear messages, requests, faults and counters; devices and tokens stay. */
+  /**
+   * Clear messages, requests, registrations, faults and counters; devices, products, tokens,
+   * issued secrets and activation stay.
+   */
   reset(): void;
   /** Close the server and every open socket (dropped ones too). */
   close(): Promise<void>;
@@ -154,6 +191,7 @@ const TIMESTAMP_WINDOW = 15 * 60 * 1000;
 const TOKENS_KEPT = 16;
 const DEFAULT_LIFETIME = 7 * 24 * 3600 * 1000;
 const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 const RSA_KX_CIPHERS = 'AES128-GCM-SHA256:AES128-SHA256:AES128-SHA:AES256-SHA';
 const HMAC = new Map([
   ['hmacmd5', 'md5'],
@@ -174,13 +212,34 @@ const MESSAGES: { [code: number]: string } = {
   40000: 'request too many',
 };
 
-type Kind = 'auth' | 'topic';
+/**
+ * Answers of `/auth/register/device`. 200 and 6289 are what the service answers (the official
+ * C SDK's documentation, aliyun/iotkit-embedded, appendix C "cloud interfaces", quotes
+ * `{"code":6289,"message":"device is already active"}`). The others are not documented for
+ * this call: 460, 6100 and 6250 are the platform's documented device-side codes for a
+ * parameter error, a device not found and a product not found ("Error codes for devices");
+ * a bad sign answers 20000 as on /auth.
+ */
+const REGISTER_MESSAGES: { [code: number]: string } = {
+  200: 'success',
+  460: 'request parameter error',
+  6100: 'device not found',
+  6250: 'product not found',
+  6289: 'device is already active',
+  20000: 'auth check error',
+  40000: 'request too many',
+};
+const REGISTER_PARAMS = ['productKey', 'deviceName', 'random', 'sign', 'signMethod'];
+
+type Kind = 'auth' | 'topic' | 'register';
 type Params = Record<string, unknown>;
 interface Reply {
   code: number;
   message: string;
   token?: string;
   messageId?: bigint;
+  /** The registration answer's data. */
+  data?: { productKey: string; deviceName: string; deviceSecret: string };
 }
 interface Body {
   data: Buffer;
@@ -197,6 +256,8 @@ interface TokenRecord {
 }
 
 const reply = (code: number, message?: string): Reply => ({ code, message: message || MESSAGES[code] || 'common error' });
+const registerReply = (code: number, message?: string): Reply => ({ code, message: message || REGISTER_MESSAGES[code] || MESSAGES[code] || 'common error' });
+const isObject = (v: unknown): v is Params => !!v && typeof v === 'object' && !Array.isArray(v);
 const deviceKey = (productKey: string, deviceName: string) => productKey + '\u0000' + deviceName;
 const mediaType = (h: string | undefined) => (h || '').split(';')[0].trim().toLowerCase();
 const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url');
@@ -213,30 +274,70 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return emulator;
 }
 
-/** Read a devices file: a JSON array of {productKey, deviceName, deviceSecret}. Throws a clear error otherwise. */
-export function loadDevices(file: string): EmulatorDevice[] {
+/**
+ * Read a devices file: a JSON array of {productKey, deviceName, deviceSecret}, or an object with
+ * `devices` (such an array) and/or `products` (of {productKey, productSecret, deviceNames}).
+ * Throws a clear error otherwise.
+ */
+export function loadDeviceFile(file: string): { devices: EmulatorDevice[]; products: EmulatorProduct[] } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new Error(`cannot read devices file ${file}: ${(e as Error).message}`);
   }
-  let list: unknown;
+  let content: unknown;
   try {
-    list = JSON.parse(text);
+    content = JSON.parse(text);
   } catch (e) {
     throw new Error(`devices file ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (!Array.isArray(list)) throw new Error(`devices file ${file} must hold a JSON array of devices`);
-  list.forEach((d, i) => {
+  const shape = `devices file ${file} must hold a JSON array of devices, or an object with "devices" and/or "products"`;
+  let devices: unknown = content;
+  let products: unknown = [];
+  if (isObject(content)) {
+    const keys = Object.keys(content);
+    if (!keys.some((k) => k === 'devices' || k === 'products')) throw new Error(shape);
+    const unknown = keys.filter((k) => k !== 'devices' && k !== 'products');
+    if (unknown.length) throw new Error(`devices file ${file}: unknown key ${JSON.stringify(unknown[0])} (expected "devices" and/or "products")`);
+    devices = content.devices ?? [];
+    products = content.products ?? [];
+    if (!Array.isArray(devices)) throw new Error(`devices file ${file}: "devices" must be an array`);
+    if (!Array.isArray(products)) throw new Error(`devices file ${file}: "products" must be an array`);
+  } else if (!Array.isArray(content)) throw new Error(shape);
+  (devices as unknown[]).forEach((d, i) => {
     if (!isDevice(d)) throw new Error(`devices file ${file}: entry ${i} needs string productKey, deviceName and deviceSecret`);
   });
-  return list as EmulatorDevice[];
+  (products as unknown[]).forEach((p, i) => {
+    if (!isProduct(p)) throw new Error(`devices file ${file}: product ${i} needs string productKey and productSecret, and deviceNames, an array of strings`);
+  });
+  return { devices: devices as EmulatorDevice[], products: products as EmulatorProduct[] };
+}
+
+/** The devices of a devices file (either form, see {@link loadDeviceFile}). */
+export function loadDevices(file: string): EmulatorDevice[] {
+  return loadDeviceFile(file).devices;
 }
 
 function isDevice(d: unknown): d is EmulatorDevice {
   const o = d as Params;
   return !!o && typeof o === 'object' && ['productKey', 'deviceName', 'deviceSecret'].every((k) => typeof o[k] === 'string' && o[k] !== '');
+}
+
+function isProduct(p: unknown): p is EmulatorProduct {
+  const o = p as Params;
+  return (
+    isObject(o) &&
+    ['productKey', 'productSecret'].every((k) => typeof o[k] === 'string' && o[k] !== '') &&
+    Array.isArray(o.deviceNames) &&
+    o.deviceNames.every((n) => typeof n === 'string' && n !== '')
+  );
+}
+
+/** The registration answer: `{"code":200,"data":{...},"message":"success"}` or `{"code":..,"message":..}`. */
+function registerText(r: Reply): string {
+  const data = r.data ? ',"data":' + JSON.stringify(r.data) : '';
+  return '{"code":' + r.code + data + ',"message":' + JSON.stringify(r.message) + '}';
 }
 
 /** The reply text, built by hand so that the 64-bit messageId is a bare JSON integer. */
@@ -343,6 +444,29 @@ function authParams(body: Buffer): Params | undefined {
   return params;
 }
 
+/**
+ * Parse and check a registration body (form-encoded, URLSearchParams decoding): productKey,
+ * deviceName, random, sign and signMethod each once and non-empty, signMethod one of hmacmd5,
+ * hmacsha1 and hmacsha256. signMethod is required: the service's default when it is absent is
+ * not documented, and the official SDKs always send it. Undefined means 460.
+ */
+function registerParams(body: Buffer): Record<string, string> | undefined {
+  const form = new URLSearchParams(body.toString('utf8'));
+  const p: Record<string, string> = {};
+  for (const k of REGISTER_PARAMS) {
+    const values = form.getAll(k);
+    if (values.length !== 1 || values[0] === '') return undefined;
+    p[k] = values[0];
+  }
+  return HMAC.has(p.signMethod) ? p : undefined;
+}
+
+/** What the form fields of a refused registration said, for its record. */
+function registerFields(body: Buffer): { productKey: string; deviceName: string; signMethod: string } {
+  const form = new URLSearchParams(body.toString('utf8'));
+  return { productKey: form.get('productKey') || '', deviceName: form.get('deviceName') || '', signMethod: form.get('signMethod') || '' };
+}
+
 function validTimestamp(t: unknown): boolean {
   return typeof t === 'string' ? /^\d{1,16}$/.test(t) : typeof t === 'number' && Number.isFinite(t);
 }
@@ -374,6 +498,7 @@ function kindOf(req: IncomingMessage): Kind | undefined {
   if (req.method !== 'POST') return undefined;
   const path = (req.url || '').split('?')[0];
   if (path === '/auth') return 'auth';
+  if (path === '/auth/register/device') return 'register';
   return path.indexOf('/topic/') === 0 ? 'topic' : undefined;
 }
 
@@ -385,7 +510,11 @@ class EmulatorServer implements Emulator {
   readonly messages: RecordedMessage[] = [];
   readonly requests: RecordedRequest[] = [];
   authCount = 0;
+  readonly registrations: RecordedRegistration[] = [];
   private readonly devices = new Map<string, EmulatorDevice>();
+  private readonly products = new Map<string, EmulatorProduct>();
+  /** Devices that have had a token: registering them again answers 6289. */
+  private readonly activated = new Set<string>();
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly tokenKey = randomBytes(32);
   private readonly faults: { fault: Fault; match: FaultMatch }[] = [];
@@ -402,8 +531,9 @@ class EmulatorServer implements Emulator {
   private nextId = BigInt('892687627916247040') + BigInt(randomInt(0, 2 ** 30)) * BigInt(2) + BigInt(1);
 
   constructor(options: EmulatorOptions) {
-    const devices = (options.devices || []).concat(options.devicesFile ? loadDevices(options.devicesFile) : []);
-    devices.forEach((d) => this.addDevice(d));
+    const file = options.devicesFile ? loadDeviceFile(options.devicesFile) : { devices: [], products: [] };
+    (options.devices || []).concat(file.devices).forEach((d) => this.addDevice(d));
+    (options.products || []).concat(file.products).forEach((p) => this.addProduct(p));
     this.now = options.now || Date.now;
     this.lifetime = options.tokenLifetime ?? DEFAULT_LIFETIME;
     this.throttle = options.throttle;
@@ -448,6 +578,11 @@ class EmulatorServer implements Emulator {
     this.devices.set(deviceKey(productKey, deviceName), { productKey, deviceName, deviceSecret });
   }
 
+  addProduct(p: EmulatorProduct): void {
+    if (!isProduct(p)) throw new TypeError('a product needs string productKey and productSecret, and deviceNames, an array of strings');
+    this.products.set(p.productKey, { productKey: p.productKey, productSecret: p.productSecret, deviceNames: p.deviceNames.slice() });
+  }
+
   expireTokens(productKey?: string, deviceName?: string): void {
     this.tokens.forEach((t) => {
       if (this.matches(t, productKey, deviceName)) t.expired = true;
@@ -471,6 +606,7 @@ class EmulatorServer implements Emulator {
   reset(): void {
     this.messages.length = 0;
     this.requests.length = 0;
+    this.registrations.length = 0;
     this.faults.length = 0;
     this.windows.clear();
     this.authCount = 0;
@@ -513,9 +649,10 @@ class EmulatorServer implements Emulator {
     if (!kind) return send(res, 404, JSON_TYPE, '{"code":404,"message":"not found"}', body.flood);
     const fault = this.takeFault(kind);
     if (fault && this.preempt(fault, kind, res, record)) return;
-    const answer = kind === 'auth' ? this.auth(req, body) : this.withId(this.topic(req, body));
+    const answer = kind === 'auth' ? this.auth(req, body) : kind === 'register' ? this.register(req, body) : this.withId(this.topic(req, body));
     record.code = answer.code;
-    this.deliver(res, answer, fault, body.flood);
+    const text = kind === 'register' ? registerText(answer) : replyText(answer, !fault || fault.type !== 'noMessageId');
+    this.deliver(res, text, fault, body.flood);
   }
 
   private fail(res: ServerResponse): void {
@@ -547,9 +684,9 @@ class EmulatorServer implements Emulator {
         sendGarbage(res);
         return true;
       case 'code': {
-        const r = reply(fault.code, fault.message);
+        const r = kind === 'register' ? registerReply(fault.code, fault.message) : reply(fault.code, fault.message);
         record.code = r.code;
-        send(res, 200, JSON_TYPE, replyText(kind === 'topic' ? this.withId(r) : r));
+        send(res, 200, JSON_TYPE, kind === 'register' ? registerText(r) : replyText(kind === 'topic' ? this.withId(r) : r));
         return true;
       }
       default:
@@ -558,8 +695,7 @@ class EmulatorServer implements Emulator {
   }
 
   /** Send a processed reply, shaped by a fault that only changes the answer. */
-  private deliver(res: ServerResponse, answer: Reply, fault: Fault | undefined, close: boolean): void {
-    const text = replyText(answer, !fault || fault.type !== 'noMessageId');
+  private deliver(res: ServerResponse, text: string, fault: Fault | undefined, close: boolean): void {
     if (!fault) return send(res, 200, JSON_TYPE, text, close);
     switch (fault.type) {
       case 'delay':
@@ -611,7 +747,44 @@ class EmulatorServer implements Emulator {
     if (this.throttled(productKey, deviceName)) return reply(40000);
     const device = this.devices.get(deviceKey(productKey, deviceName));
     if (!device || !this.signOk(p, device.deviceSecret) || !this.fresh(p.timestamp)) return reply(20000);
+    this.activated.add(deviceKey(productKey, deviceName));
     return this.issueToken(device);
+  }
+
+  /** `/auth/register/device`, recorded in `registrations`. */
+  private register(req: IncomingMessage, body: Body): Reply {
+    const r = this.registration(req, body);
+    const entry: RecordedRegistration = { ...registerFields(body.data), code: r.code, time: this.now() };
+    if (r.data) entry.deviceSecret = r.data.deviceSecret;
+    this.record(this.registrations, entry);
+    return r;
+  }
+
+  /**
+   * The registration rules, in order: parameters (460), throttle (40000), a product that allows
+   * registration (6250), the sign, HMAC(productSecret, "deviceName" + dn + "productKey" + pk +
+   * "random" + random) in hex of either case (20000), a device pre-created in the console
+   * (6100), not yet activated by a successful /auth (6289). The device's secret is the one it
+   * already has, else a new one: until activation, registering again answers the same.
+   */
+  private registration(req: IncomingMessage, body: Body): Reply {
+    const sized = req.headers['content-length'] !== undefined && body.size <= AUTH_LIMIT;
+    const p = sized && mediaType(req.headers['content-type']) === FORM_TYPE ? registerParams(body.data) : undefined;
+    if (!p) return registerReply(460);
+    const { productKey, deviceName, random, sign, signMethod } = p;
+    if (this.throttled(productKey, deviceName)) return registerReply(40000);
+    const product = this.products.get(productKey);
+    if (!product) return registerReply(6250);
+    const text = 'deviceName' + deviceName + 'productKey' + productKey + 'random' + random;
+    const expected = createHmac(HMAC.get(signMethod) as string, product.productSecret).update(text, 'utf8').digest('hex');
+    if (!safeEqual(sign.toLowerCase(), expected)) return registerReply(20000);
+    const key = deviceKey(productKey, deviceName);
+    const known = this.devices.get(key);
+    if (!known && product.deviceNames.indexOf(deviceName) < 0) return registerReply(6100);
+    if (this.activated.has(key)) return registerReply(6289);
+    const deviceSecret = known ? known.deviceSecret : randomBytes(16).toString('hex');
+    if (!known) this.addDevice({ productKey, deviceName, deviceSecret });
+    return { ...registerReply(200), data: { productKey, deviceName, deviceSecret } };
   }
 
   private signOk(p: Params, secret: string): boolean {
