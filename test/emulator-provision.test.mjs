@@ -1,5 +1,5 @@
-// The emulator's dynamic registration, tested from the outside with raw https clients and Node's
-// crypto only.
+// The emulator's dynamic registration and thing-model records, tested from the outside with raw
+// https clients and Node's crypto only.
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { createHmac } from 'node:crypto';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 const { startEmulator, loadDevices, loadDeviceFile, CA_CERT } = createRequire(import.meta.url)('../build/node/emulator.cjs');
 
 const T0 = 1_700_000_000_000;
+const DAY = 24 * 3600 * 1000;
 const ALGORITHMS = { hmacmd5: 'md5', hmacsha1: 'sha1', hmacsha256: 'sha256' };
 const PRODUCT = { productKey: 'a1Dyn', productSecret: 'pS3cr3t', deviceNames: ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'] };
 const DEV = { productKey: 'a1PK', deviceName: 'dev1', deviceSecret: 'S3cr3t-dev1' };
@@ -63,6 +64,7 @@ function publish(token, topic, body, e = emu) {
 }
 
 const code = (res) => JSON.parse(res.text).code;
+const rawId = (text) => (/"messageId":(\d+)[,}]/.exec(text) || [])[1];
 
 before(async () => {
   emu = await startEmulator({ devices: [DEV], products: [PRODUCT], now: () => clock });
@@ -281,5 +283,157 @@ describe('emulator devices file', () => {
       () => expect.fail('should reject'),
       (err) => expect(err.message).to.match(/product 0 needs/),
     );
+  });
+});
+
+describe('emulator thing model (Alink JSON)', () => {
+  const PROP = '/sys/a1PK/dev1/thing/event/property/post';
+  const EVENT = '/sys/a1PK/dev1/thing/event/Alarm/post';
+  const OTA = '/ota/device/inform/a1PK/dev1';
+  const property = (id, params, extra = {}) => JSON.stringify({ id, version: '1.0', sys: { ack: 0 }, params, method: 'thing.event.property.post', ...extra });
+  let token;
+  beforeEach(async () => {
+    token = (await auth(DEV)).info.token;
+  });
+
+  /** Publish; the HTTP answer is a plain success whatever the Alink content. */
+  async function accepted(topic, body) {
+    const res = await publish(token, topic, body);
+    expect(res.text).to.match(/^\{"code":0,"message":"success","info":\{"messageId":\d+\}\}$/);
+    return rawId(res.text);
+  }
+
+  it('records a property post, plain and {value, time}, and keeps the latest values', async () => {
+    const id1 = await accepted(PROP, property('1', { Power: { value: 'on', time: T0 - 5000 }, WF: 23.6 }));
+    clock += 1000;
+    await accepted(PROP, property('2', { WF: 24.1, Mode: { value: 2 } }));
+    await accepted(PROP, property('3', { Power: { value: 'off', time: T0 - 9000 } })); // older than the one held
+    expect(emu.alink).to.have.length(3);
+    expect(emu.alink[0]).to.deep.equal({
+      productKey: 'a1PK', deviceName: 'dev1', kind: 'property', id: '1', method: 'thing.event.property.post',
+      params: { Power: { value: 'on', time: T0 - 5000 }, WF: 23.6 }, messageId: id1, time: T0,
+    });
+    expect(emu.alink[0].messageId).to.equal(emu.messages[0].messageId);
+    expect(emu.properties('a1PK', 'dev1')).to.deep.equal({
+      Power: { value: 'on', time: T0 - 5000 },
+      WF: { value: 24.1, time: T0 + 1000 },
+      Mode: { value: 2, time: T0 + 1000 },
+    });
+    expect(emu.properties('a1PK', 'dev2')).to.deep.equal({});
+    // the raw bytes stay in messages (10.0 and 10 parse alike)
+    await accepted(PROP, '{"id":"4","version":"1.0","params":{"Temp":10.0},"method":"thing.event.property.post"}');
+    expect(emu.properties('a1PK', 'dev1').Temp.value).to.equal(10);
+    expect(emu.messages[3].body.toString()).to.contain('"Temp":10.0');
+  });
+
+  it('records an event post; events() lists the accepted ones', async () => {
+    const mid = await accepted(EVENT, JSON.stringify({ id: '10', version: '1.0', params: { value: { level: 3 }, time: T0 - 1 }, method: 'thing.event.Alarm.post' }));
+    await accepted('/sys/a1PK/dev1/thing/event/Door/post', JSON.stringify({ id: '11', params: { value: { open: true } }, method: 'thing.event.Door.post' }));
+    await accepted(EVENT, JSON.stringify({ id: '12', params: { value: { level: 1 } }, method: 'thing.event.Door.post' })); // wrong method
+    expect(emu.events('a1PK', 'dev1').map((r) => r.id)).to.deep.equal(['10', '11']);
+    expect(emu.events('a1PK', 'dev1', 'Alarm')).to.deep.equal([
+      { productKey: 'a1PK', deviceName: 'dev1', kind: 'event', identifier: 'Alarm', id: '10', method: 'thing.event.Alarm.post', params: { value: { level: 3 }, time: T0 - 1 }, messageId: mid, time: T0 },
+    ]);
+    expect(emu.events('a1PK', 'dev2')).to.deep.equal([]);
+  });
+
+  it('records an OTA version report; firmware() gives the latest per module', async () => {
+    expect(emu.firmware('a1PK', 'dev1')).to.equal(undefined);
+    await accepted(OTA, JSON.stringify({ id: '20', params: { version: '1.0.0' } }));
+    await accepted(OTA, JSON.stringify({ id: '21', params: { version: '2.1', module: 'mcu' } }));
+    await accepted(OTA, JSON.stringify({ id: '22', params: { version: '1.0.1' } }));
+    await accepted(OTA, JSON.stringify({ id: '23', params: { version: '' } }));
+    expect(emu.alink.map((r) => [r.kind, r.id, r.error && r.error.code])).to.deep.equal([
+      ['version', '20', undefined], ['version', '21', undefined], ['version', '22', undefined], ['version', '23', 460],
+    ]);
+    expect(emu.firmware('a1PK', 'dev1')).to.deep.equal({ version: '1.0.1' });
+    expect(emu.firmware('a1PK', 'dev1', 'mcu')).to.deep.equal({ version: '2.1', module: 'mcu' });
+    await accepted(OTA, JSON.stringify({ id: '24', params: { version: '1.1', module: 'default' } }));
+    expect(emu.firmware('a1PK', 'dev1')).to.deep.equal({ version: '1.1', module: 'default' });
+  });
+
+  it('records each rejected message with its error while the publish itself succeeds', async () => {
+    clock = T0;
+    const cases = [
+      [PROP, property('30', { A: 1 }, { method: 'thing.event.property.set' }), 6300],
+      [PROP, property('31', { A: 1 }, { method: undefined }), 6300],
+      [EVENT, JSON.stringify({ id: '32', params: { value: {} }, method: 'thing.event.property.post' }), 6300],
+      [PROP, property(33, { A: 1 }), 460],
+      [PROP, property('', { A: 1 }), 460],
+      [PROP, property('12345678901', { A: 1 }), 460],
+      [PROP, property('4294967296', { A: 1 }), 460],
+      [PROP, property('1e3', { A: 1 }), 460],
+      [PROP, property('34', { A: 1 }, { version: '2.0' }), 460],
+      [PROP, property('35', [1]), 460],
+      [PROP, property('36', {}), 460],
+      [PROP, property('37', { A: { value: 1, time: T0 + DAY + 1 } }), 460],
+      [PROP, property('38', { A: { value: 1, time: 'now' } }), 460],
+      [EVENT, JSON.stringify({ id: '39', params: { value: {}, time: T0 + DAY + 1 }, method: 'thing.event.Alarm.post' }), 460],
+      [EVENT, JSON.stringify({ id: '40', params: { value: 5 }, method: 'thing.event.Alarm.post' }), 460],
+      [OTA, JSON.stringify({ id: '41', params: { version: '1', module: '' } }), 460],
+      [PROP, '{"id":"42",', 6207],
+      [PROP, Buffer.from([0x7b, 0xff, 0x7d]), 6207],
+      [PROP, '[1,2]', 6207],
+    ];
+    for (const [topic, body] of cases) await accepted(topic, body);
+    expect(emu.messages).to.have.length(cases.length);
+    expect(emu.alink.map((r) => r.error && r.error.code)).to.deep.equal(cases.map((c) => c[2]));
+    for (const r of emu.alink) expect(r.error.message).to.be.a('string').and.not.equal('');
+    expect(emu.alink[3].id).to.equal('33'); // a number, recorded as text
+    expect(emu.alink[16]).to.include({ id: '', params: undefined });
+    // a time up to a day ahead is fine
+    await accepted(PROP, property('43', { A: { value: 1, time: T0 + DAY } }));
+    expect(emu.alink[emu.alink.length - 1].error).to.equal(undefined);
+    expect(emu.properties('a1PK', 'dev1')).to.deep.equal({ A: { value: 1, time: T0 + DAY } });
+  });
+
+  it('refuses an id the device used within 24 hours, across thing topics, not another device\'s', async () => {
+    const dev2 = { productKey: 'a1PK', deviceName: 'dev2', deviceSecret: 'two' };
+    emu.addDevice(dev2);
+    const token2 = (await auth(dev2)).info.token;
+    await accepted(PROP, property('7', { A: 1 }));
+    await accepted(PROP, property('7', { A: 2 }));
+    await accepted(OTA, JSON.stringify({ id: '7', params: { version: '1' } }));
+    expect(code(await publish(token2, '/sys/a1PK/dev2/thing/event/property/post', property('7', { A: 3 })))).to.equal(0);
+    await accepted(PROP, property('8', { A: 1 }, { method: 'wrong' })); // rejected: its id is not taken
+    await accepted(PROP, property('8', { A: 4 }));
+    clock += DAY - 1;
+    await accepted(PROP, property('7', { A: 5 }));
+    clock += 1;
+    await accepted(PROP, property('7', { A: 6 }));
+    expect(emu.alink.map((r) => [r.deviceName, r.id, r.error ? r.error.code : 0])).to.deep.equal([
+      ['dev1', '7', 0], ['dev1', '7', 460], ['dev1', '7', 460], ['dev2', '7', 0], ['dev1', '8', 6300], ['dev1', '8', 0], ['dev1', '7', 460], ['dev1', '7', 0],
+    ]);
+    expect(emu.alink[1].error.message).to.match(/24 hours/);
+    expect(emu.properties('a1PK', 'dev1').A.value).to.equal(6);
+    expect(emu.properties('a1PK', 'dev2').A.value).to.equal(3);
+    emu.reset(); // forgets the ids seen and the values
+    expect(emu.alink).to.have.length(0);
+    expect(emu.properties('a1PK', 'dev1')).to.deep.equal({});
+    await accepted(PROP, property('7', { A: 7 }));
+    expect(emu.alink[0].error).to.equal(undefined);
+  });
+
+  it('leaves other topics alone, and records nothing for a refused publish', async () => {
+    await accepted('/a1PK/dev1/user/update', '{"id":"1"}');
+    await accepted('/sys/a1PK/dev1/thing/model/up_raw', 'raw');
+    await accepted('/sys/a1PK/dev1/thing/event/property/post/extra', 'x');
+    await accepted('/ota/device/progress/a1PK/dev1', '{"id":"1","params":{"step":"50"}}');
+    expect(code(await publish(token, '/sys/a1PK/dev2/thing/event/property/post', property('1', { A: 1 })))).to.equal(10001);
+    emu.fault({ type: 'code', code: 30001 }, 'topic');
+    expect(code(await publish(token, PROP, property('1', { A: 1 })))).to.equal(30001);
+    expect(emu.alink).to.have.length(0);
+  });
+
+  it('keep bounds the Alink records but not the property values', async () => {
+    const e = await startEmulator({ devices: [DEV], keep: 2, now: () => clock });
+    try {
+      const t = (await auth(DEV, e)).info.token;
+      for (let i = 1; i <= 4; i++) expect(code(await publish(t, PROP, property(String(i), { ['P' + i]: i }), e))).to.equal(0);
+      expect(e.alink.map((r) => r.id)).to.deep.equal(['3', '4']);
+      expect(Object.keys(e.properties('a1PK', 'dev1'))).to.deep.equal(['P1', 'P2', 'P3', 'P4']);
+    } finally {
+      await e.close();
+    }
   });
 });

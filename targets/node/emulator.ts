@@ -2,7 +2,9 @@
  * A loopback emulator of the Alibaba Cloud IoT Platform HTTPS device channel (`/auth` and
  * `/topic/...`), and of dynamic registration (`/auth/register/device`: a device that knows only
  * its product's secret gets its own), for integration tests, demos, and trying a device offline.
- * It checks signs with Node's own crypto, never with this project's hashes, and prints nothing.
+ * Publishes to thing-model topics (properties, events, OTA version reports) are also parsed as
+ * Alink JSON and recorded with the error the service would put on the reply topic, if any. It
+ * checks signs with Node's own crypto, never with this project's hashes, and prints nothing.
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'crypto';
 import { readFileSync } from 'fs';
@@ -63,7 +65,7 @@ export interface EmulatorOptions {
   /** PEM a client must trust when `cert` is given; default `cert` itself (self-signed). */
   ca?: string;
   /**
-   * How many of the newest entries `messages`, `requests` and `registrations` each keep
+   * How many of the newest entries `messages`, `requests`, `registrations` and `alink` each keep
    * (older ones are dropped); default all. A long-running emulator sets it to bound its memory.
    */
   keep?: number;
@@ -106,6 +108,31 @@ export interface RecordedRegistration {
   deviceSecret?: string;
   /** The emulator's clock when it was answered. */
   time: number;
+}
+
+/**
+ * A thing-model (Alink JSON) publish, parsed after the publish itself was accepted: the HTTPS
+ * answer does not depend on it (the service answers Alink errors on a reply topic, which HTTPS
+ * cannot deliver), so `error` is where a device's mistakes show.
+ */
+export interface AlinkRecord {
+  productKey: string;
+  deviceName: string;
+  /** `/sys/.../thing/event/property/post`, `/sys/.../thing/event/{identifier}/post`, `/ota/device/inform/...`. */
+  kind: 'property' | 'event' | 'version';
+  /** The event's identifier (kind 'event'). */
+  identifier?: string;
+  /** The message's id as sent ('' when absent or neither a string nor a number). */
+  id: string;
+  method?: string;
+  /** `params` as parsed (undefined when the body is not a JSON object). */
+  params: unknown;
+  /** The messageId answered to the publish. */
+  messageId: string;
+  /** The emulator's clock when it was received. */
+  time: number;
+  /** The code and message the reply topic would carry; absent when the message was accepted. */
+  error?: { code: number; message: string };
 }
 
 /**
@@ -159,10 +186,25 @@ export interface Emulator {
   authCount: number;
   /** Every dynamic registration request processed, in order. */
   registrations: RecordedRegistration[];
+  /** Every thing-model publish parsed, in order, rejected ones too (with `error`). */
+  alink: AlinkRecord[];
   /** Add a device, or replace the one with the same productKey and deviceName. */
   addDevice(d: EmulatorDevice): void;
   /** Allow dynamic registration for a product, or replace the one with the same productKey. */
   addProduct(p: EmulatorProduct): void;
+  /**
+   * The latest accepted value of each property of a device, with the time the device gave
+   * (else the emulator's clock at receipt). A value whose time is older than the one held does
+   * not replace it.
+   */
+  properties(productKey: string, deviceName: string): Record<string, { value: unknown; time: number }>;
+  /** The accepted events of a device still in `alink`, of one identifier or all. */
+  events(productKey: string, deviceName: string, identifier?: string): AlinkRecord[];
+  /**
+   * The latest accepted firmware version report of a device for a module (default: the default
+   * module, reported without `module` or as "default").
+   */
+  firmware(productKey: string, deviceName: string, module?: string): { version: string; module?: string } | undefined;
   /** The current tokens of the matching devices (all when no argument) now answer 20001. */
   expireTokens(productKey?: string, deviceName?: string): void;
   /** The current tokens of the matching devices (all when no argument) now answer 20003. */
@@ -172,8 +214,9 @@ export interface Emulator {
   /** The next n matching requests answer 40000 (queued like faults). */
   throttleNext(n: number, match?: FaultMatch): void;
   /**
-   * Clear messages, requests, registrations, faults and counters; devices, products, tokens,
-   * issued secrets and activation stay.
+   * Clear messages, requests, registrations, thing-model records (property values, firmware
+   * versions and the ids seen too), faults and counters; devices, products, tokens, issued
+   * secrets and activation stay.
    */
   reset(): void;
   /** Close the server and every open socket (dropped ones too). */
@@ -230,8 +273,20 @@ const REGISTER_MESSAGES: { [code: number]: string } = {
   40000: 'request too many',
 };
 const REGISTER_PARAMS = ['productKey', 'deviceName', 'random', 'sign', 'signMethod'];
+const DAY = 24 * 3600 * 1000;
+const ALINK_MAX_ID = 4294967295;
+/**
+ * Alink reply codes ("Error codes for devices" and "Common codes on devices" in the platform's
+ * documentation): 6207 the data is not JSON, 6300 no (here: not the topic's) method, 460 a
+ * request parameter error, used here for every other rule (id, version, params, time, an id
+ * used twice within a day).
+ */
+const ALINK_NOT_JSON = 6207;
+const ALINK_METHOD = 6300;
+const ALINK_PARAM = 460;
 
 type Kind = 'auth' | 'topic' | 'register';
+type AlinkKind = AlinkRecord['kind'];
 type Params = Record<string, unknown>;
 interface Reply {
   code: number;
@@ -486,6 +541,75 @@ function ownsTopic(topic: string, productKey: string, deviceName: string): boole
   return levels[at] === productKey && levels[at + 1] === deviceName && levels.length > at + 2;
 }
 
+/** The thing-model kind of a topic the device owns, or undefined for other topics. */
+function alinkTopic(topic: string): { kind: AlinkKind; identifier?: string } | undefined {
+  const levels = topic.split('/').slice(1);
+  if (levels.length === 5 && levels[0] === 'ota' && levels[1] === 'device' && levels[2] === 'inform') return { kind: 'version' };
+  if (levels.length !== 7 || levels[0] !== 'sys' || levels[3] !== 'thing' || levels[4] !== 'event' || levels[6] !== 'post') return undefined;
+  return levels[5] === 'property' ? { kind: 'property' } : { kind: 'event', identifier: levels[5] };
+}
+
+/** A `time` the service accepts: a finite number of ms, not more than a day ahead of its clock. */
+function validTime(t: unknown, now: number): boolean {
+  return typeof t === 'number' && Number.isFinite(t) && t <= now + DAY;
+}
+
+/** A property value sent as `{"value": ..., "time": ...}` rather than plainly. */
+function timedValue(v: unknown): v is { value: unknown; time?: unknown } {
+  return isObject(v) && 'value' in v && Object.keys(v).every((k) => k === 'value' || k === 'time');
+}
+
+const alinkParam = (message: string) => ({ code: ALINK_PARAM, message: 'request parameter error: ' + message });
+
+/**
+ * The rule an Alink message breaks, if any (the id's reuse aside, which needs the device's
+ * history): `id` a string of 1 to 10 digits worth at most 4294967295; `version`, when present,
+ * "1.0"; `method` exactly the topic's (thing topics); `params` an object, with for properties
+ * at least one value and for events an object `value`; every `time` a finite number not more
+ * than 24 hours ahead; a version report's `version` a non-empty string and `module`, when
+ * present, too.
+ */
+function alinkProblem(m: Params, kind: AlinkKind, identifier: string | undefined, now: number): AlinkRecord['error'] {
+  if (typeof m.id !== 'string' || !/^\d{1,10}$/.test(m.id) || Number(m.id) > ALINK_MAX_ID) return alinkParam('id must be a string of 1 to 10 digits, at most 4294967295');
+  if (m.version !== undefined && m.version !== '1.0') return alinkParam('version must be "1.0"');
+  if (kind !== 'version') {
+    const method = kind === 'property' ? 'thing.event.property.post' : `thing.event.${identifier}.post`;
+    if (m.method !== method) return { code: ALINK_METHOD, message: `method must be ${method}` };
+  }
+  const params = m.params;
+  if (!isObject(params)) return alinkParam('params must be an object');
+  if (kind === 'property') {
+    const names = Object.keys(params);
+    if (!names.length) return alinkParam('params holds no property');
+    const late = names.find((k) => timedValue(params[k]) && 'time' in (params[k] as Params) && !validTime((params[k] as Params).time, now));
+    if (late !== undefined) return alinkParam(`the time of ${late} must be a number of ms not more than 24 hours ahead`);
+  } else if (kind === 'event') {
+    if (!isObject(params.value)) return alinkParam('params.value must be an object');
+    if ('time' in params && !validTime(params.time, now)) return alinkParam('time must be a number of ms not more than 24 hours ahead');
+  } else {
+    if (typeof params.version !== 'string' || params.version === '') return alinkParam('params.version must be a non-empty string');
+    if (params.module !== undefined && (typeof params.module !== 'string' || params.module === '')) return alinkParam('params.module must be a non-empty string');
+  }
+  return undefined;
+}
+
+/** Parse an Alink body: the fields to record and the rule it breaks, if any. */
+function parseAlink(body: Buffer, kind: AlinkKind, identifier: string | undefined, now: number): Pick<AlinkRecord, 'id' | 'method' | 'params' | 'error'> {
+  let m: unknown;
+  try {
+    m = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch {
+    return { id: '', params: undefined, error: { code: ALINK_NOT_JSON, message: 'data is not UTF-8 JSON' } };
+  }
+  if (!isObject(m)) return { id: '', params: undefined, error: { code: ALINK_NOT_JSON, message: 'data is not a JSON object' } };
+  const id = typeof m.id === 'string' || typeof m.id === 'number' ? String(m.id) : '';
+  const fields: Pick<AlinkRecord, 'id' | 'method' | 'params' | 'error'> = { id, params: m.params };
+  if (typeof m.method === 'string') fields.method = m.method;
+  const error = alinkProblem(m, kind, identifier, now);
+  if (error) fields.error = error;
+  return fields;
+}
+
 function decodeTopic(url: string): string | undefined {
   try {
     return decodeURIComponent(url.slice('/topic'.length));
@@ -511,10 +635,15 @@ class EmulatorServer implements Emulator {
   readonly requests: RecordedRequest[] = [];
   authCount = 0;
   readonly registrations: RecordedRegistration[] = [];
+  readonly alink: AlinkRecord[] = [];
   private readonly devices = new Map<string, EmulatorDevice>();
   private readonly products = new Map<string, EmulatorProduct>();
   /** Devices that have had a token: registering them again answers 6289. */
   private readonly activated = new Set<string>();
+  /** Per device, the Alink ids accepted and when (kept a day). */
+  private readonly seenIds = new Map<string, Map<string, number>>();
+  private readonly latest = new Map<string, Map<string, { value: unknown; time: number }>>();
+  private readonly versions = new Map<string, { version: string; module?: string }>();
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly tokenKey = randomBytes(32);
   private readonly faults: { fault: Fault; match: FaultMatch }[] = [];
@@ -583,6 +712,23 @@ class EmulatorServer implements Emulator {
     this.products.set(p.productKey, { productKey: p.productKey, productSecret: p.productSecret, deviceNames: p.deviceNames.slice() });
   }
 
+  properties(productKey: string, deviceName: string): Record<string, { value: unknown; time: number }> {
+    const out: Record<string, { value: unknown; time: number }> = {};
+    (this.latest.get(deviceKey(productKey, deviceName)) || new Map()).forEach((v, k) => (out[k] = { ...v }));
+    return out;
+  }
+
+  events(productKey: string, deviceName: string, identifier?: string): AlinkRecord[] {
+    return this.alink.filter(
+      (r) => r.kind === 'event' && !r.error && r.productKey === productKey && r.deviceName === deviceName && (identifier === undefined || r.identifier === identifier),
+    );
+  }
+
+  firmware(productKey: string, deviceName: string, module = 'default'): { version: string; module?: string } | undefined {
+    const v = this.versions.get(deviceKey(productKey, deviceName) + '\u0000' + module);
+    return v && { ...v };
+  }
+
   expireTokens(productKey?: string, deviceName?: string): void {
     this.tokens.forEach((t) => {
       if (this.matches(t, productKey, deviceName)) t.expired = true;
@@ -607,6 +753,10 @@ class EmulatorServer implements Emulator {
     this.messages.length = 0;
     this.requests.length = 0;
     this.registrations.length = 0;
+    this.alink.length = 0;
+    this.seenIds.clear();
+    this.latest.clear();
+    this.versions.clear();
     this.faults.length = 0;
     this.windows.clear();
     this.authCount = 0;
@@ -856,6 +1006,40 @@ class EmulatorServer implements Emulator {
     const r = this.withId(reply(0));
     const { productKey, deviceName } = t;
     this.record(this.messages, { productKey, deviceName, topic: topic as string, body: body.data, messageId: String(r.messageId), time: this.now() });
+    const thing = alinkTopic(topic as string);
+    if (thing) this.thingModel(productKey, deviceName, thing.kind, thing.identifier, body.data, String(r.messageId));
     return r;
+  }
+
+  /** Parse and record a thing-model publish; an accepted one updates the device's state. */
+  private thingModel(productKey: string, deviceName: string, kind: AlinkKind, identifier: string | undefined, body: Buffer, messageId: string): void {
+    const now = this.now();
+    const key = deviceKey(productKey, deviceName);
+    const parsed = parseAlink(body, kind, identifier, now);
+    const seen = this.seenIds.get(key) || new Map<string, number>();
+    seen.forEach((at, id) => {
+      if (at <= now - DAY) seen.delete(id);
+    });
+    if (!parsed.error && seen.has(parsed.id)) parsed.error = alinkParam('id already used by this device within 24 hours');
+    const entry: AlinkRecord = { productKey, deviceName, kind, ...(identifier !== undefined ? { identifier } : {}), ...parsed, messageId, time: now };
+    this.record(this.alink, entry);
+    if (entry.error) return;
+    this.seenIds.set(key, seen.set(parsed.id, now));
+    const params = parsed.params as Params;
+    if (kind === 'property') {
+      const values = this.latest.get(key) || new Map<string, { value: unknown; time: number }>();
+      Object.keys(params).forEach((name) => {
+        const v = params[name];
+        const timed = timedValue(v);
+        const next = { value: timed ? v.value : v, time: timed && typeof v.time === 'number' ? v.time : now };
+        const held = values.get(name);
+        if (!held || next.time >= held.time) values.set(name, next);
+      });
+      this.latest.set(key, values);
+    } else if (kind === 'version') {
+      const module = params.module as string | undefined;
+      const report = module === undefined ? { version: params.version as string } : { version: params.version as string, module };
+      this.versions.set(key + '\u0000' + (module || 'default'), report);
+    }
   }
 }
