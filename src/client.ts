@@ -1,6 +1,8 @@
+import { Hash } from "./hash/md";
 import { MAX_PAYLOAD, hostName, parseEndpoint, payloadBytes, validTopic } from "./check";
 import { ClientError, error } from "./errors";
-import { parseReply, Reply } from "./reply";
+import { option } from "./options";
+import { requester } from "./request";
 import { hex } from "./bytes";
 import { hmac } from "./hash/hmac";
 import { expiry } from "./token";
@@ -13,9 +15,6 @@ var CLOCK_SET = 1577836800000; // 2020-01-01: an earlier clock has not been set
 var RENEW_EARLY = 300000; // renew a token 5 minutes before it expires
 var DEFAULT_LIFETIME = 172800000; // 48 h, for a token that carries no expiry
 var TOKEN_KEY = "token";
-var TRANSPORT_CODES = ["ENETWORK", "ETIMEDOUT", "EPROTO", "EINVAL"]; // a transport's other failures become ENETWORK
-
-type Done = (err: ClientError | null, reply?: Reply) => void;
 
 /** What a clock or hash threw, as an error (a throw of null or a string too). */
 function thrown(x: any): ClientError {
@@ -33,100 +32,43 @@ function callable(cb: unknown) {
 export function createClient(o: ClientOptions, p: Platform): Client {
   o = o || {}; // missing options fail as "bad option productKey"
 
-  /** An option, or its fallback; the fallback's type is the option's type. */
-  function opt(name: string, fallback: any, ok?: (v: any) => unknown): any {
-    var v = (o as any)[name];
-    if (v == null) v = fallback;
-    // a number between 0 and 2^31 - 1 (typeof first: Espruino finds a function > 2147483647)
-    if (typeof v != typeof fallback || v === "" || (typeof v == "number" && !(v >= 0 && v < 2147483648)) || (ok && !ok(v))) throw error("EINVAL", "bad option " + name);
-    return v;
-  }
-
-  var productKey: string = opt("productKey", "");
-  var deviceName: string = opt("deviceName", "");
-  var secret: string = opt("deviceSecret", "");
-  var clientId: string = opt("clientId", productKey + "." + deviceName, function (v) {
+  var productKey: string = option(o, "productKey", "");
+  var deviceName: string = option(o, "deviceName", "");
+  var secret: string = option(o, "deviceSecret", "");
+  var clientId: string = option(o, "clientId", productKey + "." + deviceName, function (v) {
     return v.length <= 64;
   });
-  var method: string = opt("signMethod", "hmacsha1", function (v) {
-    return p.hashes.hasOwnProperty(v);
+  var method: string = option(o, "signMethod", "hmacsha1", function (v) {
+    return p.hashes[v]; // a method the platform lacks (Espruino without a SHA-256) is refused
   });
-  var region: string = opt("region", "cn-shanghai", hostName);
-  var hostPort = parseEndpoint(opt("endpoint", "https://iot-as-http." + region + ".aliyuncs.com", parseEndpoint)) as [string, number];
-  var timeout: number = opt("timeout", 10000, function (v) {
+  var region: string = option(o, "region", "cn-shanghai", hostName);
+  var hostPort = parseEndpoint(option(o, "endpoint", "https://iot-as-http." + region + ".aliyuncs.com", parseEndpoint)) as [string, number];
+  var timeout: number = option(o, "timeout", 10000, function (v) {
     return v > 0;
   });
-  var retries: number = opt("retries", 2, function (v) {
+  var retries: number = option(o, "retries", 2, function (v) {
     return v % 1 == 0;
   });
-  var backoff: number = opt("backoff", 1000);
-  var now: () => number = opt("now", Date.now);
-  var transport = opt("transport", p.transport);
-  var storage: Storage = opt("storage", p.storage, function (v) {
+  var backoff: number = option(o, "backoff", 1000);
+  var now: () => number = option(o, "now", Date.now);
+  var transport = option(o, "transport", p.transport);
+  var storage: Storage = option(o, "storage", p.storage, function (v) {
     return v && typeof v.getItem == "function" && typeof v.setItem == "function";
   });
   var encode = p.encode;
   var later = p.setTimeout || setTimeout;
   var cancel = p.clearTimeout || clearTimeout;
-  var hash = p.hashes[method];
+  var hash = p.hashes[method] as Hash;
   var unbase64 = p.unbase64;
   var owner = productKey + "/" + deviceName + "@" + hostPort;
   var token: any[] | null | undefined; // [owner, token, expire]; undefined: storage not read yet
   var waiting: Callback<string>[] | null = null;
+  var request = requester(transport, hostPort, timeout, retries, backoff, later, cancel);
   o = p = 0 as any; // read: a board's memory need not keep the options and the platform
 
   /** Whether a token can be sent as a header, and stored and read back whole. */
   function sendable(t: any) {
     return typeof t == "string" && t.length < 1025 && /^[!-~]+$/.test(t); // printable ASCII, no space
-  }
-
-  /** One POST with the core's own timeout and one callback; retried on 40000 and transient faults. */
-  function request(path: string, type: string, password: string, body: Uint8Array, cb: Done, attempt?: number) {
-    var n = attempt || 0, done = 0, timer: unknown, abort: unknown, headers: { [name: string]: string } = { "Content-Type": type, "Content-Length": "" + body.length };
-    function finish(err: any, res?: any) {
-      var reply, c;
-      if (done++) return;
-      cancel(timer);
-      if (err) {
-        // any other transport error (Espruino's are plain objects, a custom transport's may say
-        // ECONNRESET) becomes ENETWORK, keeping the original as its cause
-        if (TRANSPORT_CODES.indexOf(err.code) < 0) {
-          c = error("ENETWORK", err.message || "" + err);
-          c.cause = err;
-          err = c;
-        }
-      } else if (!res || !(res.status >= 200 && res.status < 300)) {
-        err = error("EHTTP", "HTTP " + (res && res.status));
-        err.status = res && +res.status;
-      } else if (!(reply = parseReply(res.body))) err = error("EPROTO", "not a service reply");
-      else if (reply.code) {
-        err = error(reply.code, reply.message as string);
-        err.messageId = reply.messageId;
-      }
-      c = err && err.code;
-      if (n < retries && (c == 40000 || c == "ETIMEDOUT" || c == "ENETWORK" || (c == "EHTTP" && err.status > 499)))
-        later(function () {
-          request(path, type, password, body, cb, n + 1);
-        }, Math.min(backoff * Math.pow(2, n), 2147483647)); // doubling, within what a timer takes
-      else cb(err, reply);
-    }
-    if (password) headers.password = password;
-    timer = later(function () {
-      // abort after finish, so whatever it reports comes too late, and even if the callback
-      // throws; a transport without an abort (or whose abort throws) lands in the catch
-      try {
-        finish(error("ETIMEDOUT", "timed out"));
-      } finally {
-        try {
-          (abort as () => void)();
-        } catch (x) {}
-      }
-    }, timeout);
-    try {
-      abort = transport({ method: "POST", host: hostPort[0], port: hostPort[1], path: path, headers: headers, body: body, timeout: timeout }, finish);
-    } catch (x) {
-      finish(x || {}); // a throw of null still fails the request
-    }
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * Every failure is an Error with a `code`: the service's business code (a number, 10000 to
- * 40000) or one of EINVAL, ETOOBIG, ETIMEDOUT, ENETWORK, EHTTP (with `status`), EPROTO.
+ * 40000; registration's are its own, 6289 among them) or one of EINVAL, ETOOBIG, ETIMEDOUT,
+ * ENETWORK, EHTTP (with `status`), EPROTO, ESTORAGE (a registered secret that could not be kept).
  */
 export interface ClientError extends Error {
   code: string | number;

@@ -37,7 +37,16 @@ export interface Storage {
 export interface ClientOptions {
   productKey: string;
   deviceName: string;
-  deviceSecret: string;
+  /** The device's own secret; or, instead, `productSecret` for a device that registers itself. */
+  deviceSecret?: string;
+  /**
+   * Dynamic registration: the product's secret. The first time the client needs a token it
+   * registers the device and stores its deviceSecret (key "secret" of the storage), then uses
+   * it from there on. Ignored when `deviceSecret` is given.
+   */
+  productSecret?: string;
+  /** Where registration goes, a full https:// URL; default https://iot-auth.<region>.aliyuncs.com. */
+  registerEndpoint?: string;
   /** Region of the public instance, default "cn-shanghai". */
   region?: string;
   /** A full https:// URL (enterprise instances, or a local emulator); overrides region. */
@@ -56,6 +65,25 @@ export interface ClientOptions {
   transport?: Transport;
   /** The clock, ms since the epoch; a time before 2020 means "not set". Default Date.now. */
   now?: () => number;
+}
+
+/** Options of a registration (dynamic registration, "one secret per product"). */
+export interface RegisterOptions {
+  productKey: string;
+  deviceName: string;
+  productSecret: string;
+  /** Region of the public instance, default "cn-shanghai". */
+  region?: string;
+  /** A full https:// URL; default https://iot-auth.<region>.aliyuncs.com. */
+  endpoint?: string;
+  /** "hmacsha256" where the target has SHA-256 (default there), "hmacsha1" (default elsewhere), "hmacmd5" (Node, Moddable). */
+  signMethod?: string;
+  /** 1 to 64 letters and digits; default a fresh one from the target's best random source. */
+  random?: string;
+  timeout?: number;
+  retries?: number;
+  backoff?: number;
+  transport?: Transport;
 }
 
 export interface PublishResult {
@@ -83,6 +111,8 @@ export interface Platform {
   storage?: Storage;
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (id: any) => void;
-  /** The hash of each sign method offered: hmacsha1, and hmacmd5 where the build has MD5. */
-  hashes: { [signMethod: string]: Hash };
+  /** The hash of each sign method offered: hmacsha1, and hmacmd5 and hmacsha256 where the build has them. */
+  hashes: { [signMethod: string]: Hash | undefined };
+  /** A fresh random string of letters and digits, for registration. */
+  random?: () => string;
 }
