@@ -1,16 +1,26 @@
 import { createClient as createCoreClient } from '../../src/client';
 import { memoryStorage } from '../../src/memory';
 import { unbase64 } from '../../src/token';
-import { createHash } from 'node:crypto';
-import type { Callback, ClientOptions, PublishResult } from '../../src/types';
+import { createHash, randomBytes } from 'node:crypto';
+import { provisioned } from '../../src/provision';
+import { register as registerCore } from '../../src/register';
+import { thing as thingCore, ThingOptions } from '../../src/thing';
+import type { Callback, ClientOptions, Platform, PublishResult, RegisterOptions } from '../../src/types';
 import { error, ClientError } from '../../src/errors';
 import { httpsTransport, HttpsTransportOptions } from './transport';
 import { fileStorage } from './storage';
 
 export * from '../../src/index';
+export { float } from '../../src/thing';
 export { httpsTransport, fileStorage };
-export type { HttpsTransportOptions };
+export type { HttpsTransportOptions, ThingOptions };
+export type { FloatValue } from '../../src/thing';
 export type { FileStorageOptions } from './storage';
+
+export interface NodeRegisterOptions extends RegisterOptions {
+  /** PEM certificate(s) of a private CA (for example the local emulator's). */
+  ca?: HttpsTransportOptions['ca'];
+}
 
 export interface NodeClientOptions extends ClientOptions {
   /** PEM certificate(s) of a private CA (for example the local emulator's). */
@@ -42,6 +52,17 @@ function toUtf8(s: string): Uint8Array {
   return Buffer.from(s, 'utf8');
 }
 
+const HASHES = { hmacsha1: native('sha1'), hmacmd5: native('md5'), hmacsha256: native('sha256') };
+
+function platform(transport: Platform['transport'], storage?: Platform['storage']): Platform {
+  return { encode: toUtf8, unbase64, hashes: HASHES, transport, storage, setTimeout, clearTimeout, random: () => randomBytes(8).toString('hex') };
+}
+
+function checkCa(ca: unknown) {
+  const text = (v: unknown) => typeof v === 'string' || Buffer.isBuffer(v);
+  if (ca != null && !(text(ca) || (Array.isArray(ca) && ca.every(text)))) throw error('EINVAL', 'bad option ca');
+}
+
 function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<T> | void {
   if (cb) return run(cb);
   return new Promise<T>((resolve, reject) => run((err: ClientError | null, value?: T) => (err ? reject(err) : resolve(value as T))));
@@ -49,17 +70,19 @@ function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<
 
 /**
  * A client with Node defaults: HTTPS with keep-alive and certificate verification, and the
- * token kept in `<dir>/<productKey>.<deviceName>.json`.
+ * token kept in `<dir>/<productKey>.<deviceName>.json` (a 0600 file), where a client given a
+ * `productSecret` also keeps the deviceSecret it registers for.
  */
 export function createClient(options: NodeClientOptions): NodeClient {
   const o = options || ({} as NodeClientOptions);
-  const text = (v: unknown) => typeof v === 'string' || Buffer.isBuffer(v);
-  if (o.ca != null && !(text(o.ca) || (Array.isArray(o.ca) && o.ca.every(text)))) throw error('EINVAL', 'bad option ca');
+  checkCa(o.ca);
   if (o.dir != null && (typeof o.dir !== 'string' || !o.dir)) throw error('EINVAL', 'bad option dir');
   const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
   const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
-  const core = createCoreClient(options, { encode: toUtf8, unbase64, hashes: { hmacsha1: native('sha1'), hmacmd5: native('md5'), hmacsha256: native('sha256') }, transport, storage, setTimeout, clearTimeout });
+  const p = platform(transport, storage);
+  const make = (opts: ClientOptions) => createCoreClient(opts, p);
+  const core = o.productSecret != null && o.deviceSecret == null ? provisioned(o, p, make) : make(o);
   return {
     publish(topic: string, payload: Payload, cb?: Callback<PublishResult>) {
       return promised<PublishResult>((done) => core.publish(topic, payload, done), cb);
@@ -71,4 +94,48 @@ export function createClient(options: NodeClientOptions): NodeClient {
       transport.close();
     },
   } as NodeClient;
+}
+
+/**
+ * Registers the device (dynamic registration) and gives its deviceSecret, to be kept: the
+ * service does not give it again once the device is active (6289). Promise without a callback.
+ */
+export function register(options: NodeRegisterOptions): Promise<string>;
+export function register(options: NodeRegisterOptions, callback: Callback<string>): void;
+export function register(options: NodeRegisterOptions, cb?: Callback<string>): Promise<string> | void {
+  checkCa(options && options.ca);
+  const transport = httpsTransport({ ca: options && options.ca });
+  return promised<string>((done) => {
+    try {
+      registerCore(options, platform(transport), (err, secret) => {
+        transport.close(); // one request: no socket kept open
+        done(err, secret);
+      });
+    } catch (e) {
+      transport.close();
+      throw e;
+    }
+  }, cb);
+}
+
+export interface NodeThing {
+  post(params: { [identifier: string]: unknown }): Promise<PublishResult>;
+  post(params: { [identifier: string]: unknown }, callback: Callback<PublishResult>): void;
+  event(identifier: string, value: { [name: string]: unknown }): Promise<PublishResult>;
+  event(identifier: string, value: { [name: string]: unknown }, callback: Callback<PublishResult>): void;
+  version(version: string, module?: string): Promise<PublishResult>;
+  version(version: string, module: string | undefined, callback: Callback<PublishResult>): void;
+  /** The id the next message will carry. */
+  id(): string;
+}
+
+/** Thing-model messages (Alink JSON) of one device, published through `client`. */
+export function thing(client: NodeClient, options: ThingOptions): NodeThing {
+  const t = thingCore(client as any, options, setTimeout);
+  return {
+    post: (params: any, cb?: Callback<PublishResult>) => promised<PublishResult>((done) => t.post(params, done), cb),
+    event: (identifier: string, value: any, cb?: Callback<PublishResult>) => promised<PublishResult>((done) => t.event(identifier, value, done), cb),
+    version: (version: string, module?: string, cb?: Callback<PublishResult>) => promised<PublishResult>((done) => t.version(version, module, done), cb),
+    id: t.id,
+  } as NodeThing;
 }
