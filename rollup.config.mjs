@@ -2,6 +2,7 @@ import typescript from '@rollup/plugin-typescript';
 import { minify } from 'terser';
 import { builtinModules } from 'node:module';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 // Terser as a plain output plugin. `sequences: false` is not optional for Espruino:
 // comma groups skipped by `&&`/`?:` make its interpreter compute wrong results. The Moddable
@@ -28,6 +29,8 @@ const deviceTerser = (module) => ({
 
 const ts = () => typescript({ tsconfig: './tsconfig.json', outputToFilesystem: false, noEmitOnError: true });
 const nodeTs = () => typescript({ tsconfig: './tsconfig.node.json', outputToFilesystem: false, noEmitOnError: true });
+const MODDABLE_SDK = ['http', 'securesocket', 'preference', 'timer', 'crypt', 'rng'];
+const MODDABLE_CLIENT = resolve('targets/moddable/index.ts');
 const node = builtinModules.flatMap((m) => [m, 'node:' + m]);
 
 function copy(from, to) {
@@ -56,7 +59,7 @@ export default [
     plugins: [nodeTs()],
     output: { dir: 'build/node', format: 'cjs', exports: 'named', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '') },
   },
-  ...['index', 'sha1', 'sha256'].map((name) => {
+  ...['index', 'sha1', 'sha256', 'register', 'thing'].map((name) => {
     const file = `build/espruino/aliyun-iot-http${name === 'index' ? '' : '-' + name}`;
     const cjs = { format: 'cjs', exports: 'named', esModule: false, strict: false, freeze: false };
     return {
@@ -72,14 +75,17 @@ export default [
   {
     input: 'targets/moddable/index.ts',
     treeshake: { moduleSideEffects: false },
-    external: ['http', 'securesocket', 'preference', 'timer', 'crypt'],
+    external: MODDABLE_SDK,
     plugins: [ts(), copy('targets/moddable/manifest.json', 'build/moddable/manifest.json')],
     output: { file: 'build/moddable/aliyun-iot-http.js', format: 'es', freeze: false, plugins: [terser(deviceTerser(true))] },
   },
-  {
-    input: 'targets/moddable/hashes.ts',
+  // modules beside the client, which they import as "aliyun-iot-http" (not a copy of it)
+  ...['hashes', 'register', 'thing'].map((name) => ({
+    input: `targets/moddable/${name}.ts`,
     treeshake: { moduleSideEffects: false },
+    external: (id) => MODDABLE_SDK.includes(id) || id === MODDABLE_CLIENT,
+    makeAbsoluteExternalsRelative: false,
     plugins: [ts()],
-    output: { file: 'build/moddable/aliyun-iot-http-hashes.js', format: 'es', freeze: false, plugins: [terser(deviceTerser(true))] },
-  },
+    output: { file: `build/moddable/aliyun-iot-http-${name}.js`, format: 'es', freeze: false, paths: { [MODDABLE_CLIENT]: 'aliyun-iot-http' }, plugins: [terser(deviceTerser(true))] },
+  })),
 ];

@@ -8,7 +8,7 @@ import { memoryStorage } from "../../src/memory";
 import { error } from "../../src/errors";
 import { utf8 } from "../../src/bytes";
 import { unbase64 } from "../../src/token";
-import { ClientOptions, Storage, TransportRequest, TransportResponse } from "../../src/types";
+import { ClientOptions, Platform, Storage, TransportRequest, TransportResponse } from "../../src/types";
 
 export interface ModdableClientOptions extends ClientOptions {
   /** Root certificate (DER) for the service, passed to SecureSocket as `secure.certificate`. */
@@ -93,11 +93,12 @@ function digest(name: string) {
   };
 }
 
-export function createClient(options: ModdableClientOptions) {
-  return createCoreClient(options, {
+/** The platform of a client: SecureSocket, Preference, Timer and crypt's Digest. */
+export function platform(certificate?: ArrayBuffer): Platform {
+  return {
     encode: utf8,
     unbase64: unbase64,
-    transport: transport(options && options.certificate),
+    transport: transport(certificate),
     storage: preferences(),
     setTimeout: function (fn, ms) {
       return Timer.set(fn, ms);
@@ -106,7 +107,11 @@ export function createClient(options: ModdableClientOptions) {
       Timer.clear(id);
     },
     hashes: { hmacsha1: digest("SHA1"), hmacmd5: digest("MD5"), hmacsha256: digest("SHA256") },
-  });
+  };
+}
+
+export function createClient(options: ModdableClientOptions) {
+  return createCoreClient(options, platform(options && options.certificate));
 }
 
 export { memoryStorage };

@@ -21,3 +21,7 @@ declare module "timer" {
 declare module "crypt" {
   export var Digest: any;
 }
+declare module "rng" {
+  var RNG: { get(n: number): ArrayBuffer };
+  export default RNG;
+}

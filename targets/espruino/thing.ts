@@ -1,0 +1,1 @@
+export { thing, float } from "../../src/thing";
