@@ -25,8 +25,8 @@ function exact(b: Uint8Array): ArrayBuffer {
 /**
  * Transport on Request over SecureSocket, TLS 1.2. Request sets Content-Length and Host itself.
  * Its abort (called by the client on timeout) closes the Request and so frees the socket.
- * The callback runs from a timer: a Request created inside another's callback overflows the
- * XS stack.
+ * The Request is made, and the callback runs, from a timer: a Request created deep in a call
+ * chain (inside another's callback, or under a helper over the client) overflows the XS stack.
  */
 function transport(certificate?: ArrayBuffer) {
   return function (req: TransportRequest, cb: (err: any, res?: TransportResponse) => void) {
@@ -41,15 +41,24 @@ function transport(certificate?: ArrayBuffer) {
     for (k in req.headers) if (k != "Content-Length") headers.push(k, req.headers[k]);
     var secure: any = { protocolVersion: 0x303 };
     if (certificate) secure.certificate = certificate;
-    request = new Request({ host: req.host, port: req.port, path: req.path, method: req.method, headers: headers, body: exact(req.body), response: String, Socket: SecureSocket, secure: secure });
-    request.callback = function (message: number, value: any) {
-      if (message == 1) status = value;
-      else if (message == 5) finish(null, value == null ? "" : "" + value);
-      else if (message < 0) finish(error("ENETWORK", "connection failed (" + message + ")"));
-    };
+    // from a timer: the TLS handshake starts inside the constructor and needs the stack that a
+    // caller several calls deep (a helper over the client) would have used up
+    Timer.set(function () {
+      if (done) return; // aborted first
+      try {
+        request = new Request({ host: req.host, port: req.port, path: req.path, method: req.method, headers: headers, body: exact(req.body), response: String, Socket: SecureSocket, secure: secure });
+        request.callback = function (message: number, value: any) {
+          if (message == 1) status = value;
+          else if (message == 5) finish(null, value == null ? "" : "" + value);
+          else if (message < 0) finish(error("ENETWORK", "connection failed (" + message + ")"));
+        };
+      } catch (e) {
+        finish(e);
+      }
+    }, 0);
     return function () {
       done = 1;
-      request.close();
+      if (request) request.close();
     };
   };
 }
