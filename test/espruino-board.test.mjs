@@ -5,13 +5,15 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
-import { saveModule, appScript, runApp, generated } from './engine/espruino-board.mjs';
+import { saveModule, appScript, runApp, generated, provisionScript } from './engine/espruino-board.mjs';
 
 const require = createRequire(import.meta.url);
 const { startEmulator } = require('../build/node/emulator.cjs');
 
 const device = { productKey: 'a1BoardProd', deviceName: 'pico-01', deviceSecret: 'board-secret-0123' };
+const product = { productKey: 'a1BoardReg', productSecret: 'board-product-secret', deviceNames: ['pico-reg-8190', 'pico-reg-5100'] };
 const topic = `/${device.productKey}/${device.deviceName}/user/telemetry`;
 
 const BUILDS = [
@@ -26,7 +28,7 @@ for (const build of BUILDS) {
     const bin = process.env[build.env];
     before(async function () {
       if (!bin) return this.skip();
-      emu = await startEmulator({ devices: [device] });
+      emu = await startEmulator({ devices: [device], products: [product] });
     });
     after(() => emu && emu.close());
     beforeEach(() => {
@@ -71,6 +73,54 @@ for (const build of BUILDS) {
       expectAllPublished(r2, 3, 'restart');
       expect(emu.messages).to.have.length(6);
       expect(r1.board.held, 'variables the application holds').to.be.at.least(build.hold);
+    });
+  });
+}
+
+for (const build of BUILDS) {
+  describe(`Espruino with ${build.variables} variables: registration and the thing model over real TLS (${build.env})`, function () {
+    this.timeout(180000);
+    let emu, dir;
+    const bin = process.env[build.env];
+    const dev = { productKey: product.productKey, productSecret: product.productSecret, deviceName: `pico-reg-${build.variables}` };
+    before(async function () {
+      if (!bin) return this.skip();
+      emu = await startEmulator({ products: [product] });
+      dir = mkdtempSync(join(tmpdir(), 'aliyun-board-reg-'));
+    });
+    after(async () => {
+      if (emu) await emu.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('registers, keeps its secret in Storage, signs /auth with the firmware SHA-256, reports properties, an event and its version; a restart neither registers nor authenticates', async () => {
+      saveModule(bin, dir, ['register', 'thing']);
+      const first = [{ post: { temperature: 21, humidity: 40, label: 'K\u00fcche' } }, { event: 'overheat', value: { level: 3 } }, { version: '1.0.0' }];
+      const script = (steps) => provisionScript({ device: dev, endpoint: emu.url, steps, floats: ['temperature'] });
+      const r1 = await runApp(bin, dir, script(first), 120000);
+      expect(r1.crash, r1.output).to.equal(null);
+      expect(r1.board, r1.output).to.not.equal(null);
+      expect(r1.board.results.map((x) => x.code || null), JSON.stringify(r1.board.results)).to.deep.equal([null, null, null]);
+      expect(r1.board.stored, 'the secret is in Storage').to.equal(true);
+      const r2 = await runApp(bin, dir, script([{ post: { temperature: 22.5 } }, { version: '1.0.1', module: 'mcu' }]), 120000);
+      expect(r2.crash, r2.output).to.equal(null);
+      expect(r2.board && r2.board.results.map((x) => x.code || null), r2.output).to.deep.equal([null, null]);
+      expect(emu.requests.map((q) => q.path.split('/').slice(0, 3).join('/'))).to.deep.equal(['/auth/register', '/auth', '/topic/sys', '/topic/sys', '/topic/ota', '/topic/sys', '/topic/ota']);
+      expect(emu.registrations.map((x) => [x.code, x.signMethod])).to.deep.equal([[200, 'hmacsha256']]);
+      const auth = JSON.parse(emu.requests[1].body.toString());
+      expect(auth.signmethod).to.equal('hmacsha256');
+      expect(auth.sign).to.equal(createHmac('sha256', emu.registrations[0].deviceSecret).update(`clientId${auth.clientId}deviceName${dev.deviceName}productKey${dev.productKey}timestamp${auth.timestamp}`).digest('hex'));
+      // the Alink the service would take, byte-exact where Espruino's own JSON would differ
+      expect(emu.alink.map((a) => a.error)).to.deep.equal([undefined, undefined, undefined, undefined, undefined]);
+      expect(emu.messages[0].body.toString('utf8')).to.include('"params":{"temperature":21.0,"humidity":40,"label":"K\u00fcche"}');
+      expect(emu.properties(dev.productKey, dev.deviceName)).to.deep.include({ humidity: { value: 40, time: emu.alink[0].time } });
+      expect(emu.properties(dev.productKey, dev.deviceName).temperature.value).to.equal(22.5);
+      expect(emu.events(dev.productKey, dev.deviceName, 'overheat')[0].params.value).to.deep.equal({ level: 3 });
+      expect(emu.firmware(dev.productKey, dev.deviceName)).to.deep.include({ version: '1.0.0' });
+      expect(emu.firmware(dev.productKey, dev.deviceName, 'mcu')).to.deep.include({ version: '1.0.1' });
+      expect([...r1.board.results, ...r2.board.results].map((x) => x.messageId)).to.deep.equal(emu.messages.map((m) => m.messageId));
+      const ids = emu.alink.map((a) => a.id);
+      expect(new Set(ids).size, 'ids across the restart').to.equal(ids.length);
     });
   });
 }

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
@@ -20,6 +20,7 @@ const MODDABLE = process.env.MODDABLE;
 const TOOLS = MODDABLE && join(MODDABLE, 'build', 'bin', 'lin', 'release');
 const device = { productKey: 'a1SimProd', deviceName: 'sim-01', deviceSecret: 'sim-secret-0123' };
 const topic = `/${device.productKey}/${device.deviceName}/user/telemetry`;
+const product = { productKey: 'a1SimReg', productSecret: 'sim-product-secret', deviceNames: ['sim-reg-01'] };
 const BINARY = Array.from({ length: 256 }, (_, i) => (i * 5 + 1) & 255);
 
 function hasXvfb() {
@@ -46,6 +47,57 @@ function next() {
 }
 Timer.set(next, 0);
 `;
+}
+
+/** The app of a device flashed with its product's secret: registration, then thing-model steps. */
+function provisionJs(endpoint, dev, steps) {
+  return `import { createClient } from "aliyun-iot-http-register";
+import { thing, float } from "aliyun-iot-http-thing";
+import Resource from "Resource";
+import Timer from "timer";
+
+const steps = ${JSON.stringify(steps)};
+const results = [];
+const client = createClient({ productKey: ${JSON.stringify(dev.productKey)}, deviceName: ${JSON.stringify(dev.deviceName)}, productSecret: ${JSON.stringify(dev.productSecret)},
+  endpoint: ${JSON.stringify(endpoint)}, registerEndpoint: ${JSON.stringify(endpoint)}, certificate: new Resource("emulator-ca.der"), signMethod: "hmacsha256", timeout: 20000 });
+const t = thing(client, { productKey: ${JSON.stringify(dev.productKey)}, deviceName: ${JSON.stringify(dev.deviceName)} });
+function done(err, r) {
+  results.push(err ? { code: err.code, message: err.message } : { messageId: r.messageId });
+  Timer.set(next, 0);
+}
+function next() {
+  const s = steps.shift();
+  if (!s) return void trace("@@SIM " + JSON.stringify(results) + "\\n");
+  if (s.post) t.post(Object.fromEntries(Object.entries(s.post).map(([k, v]) => [k, k == "temperature" ? float(v) : v])), done);
+  else if (s.event) t.event(s.event, s.value, done);
+  else t.version(s.version, s.module, done);
+}
+Timer.set(next, 0);
+`;
+}
+
+/** Writes the app folder: the package's manifest included, the emulator's CA as a resource, a private Preference file. */
+function writeApp(app, store, ca) {
+  writeFileSync(join(app, 'manifest.json'), JSON.stringify({
+    include: ['$(MODDABLE)/examples/manifest_base.json', join(root, 'build', 'moddable', 'manifest.json')],
+    modules: { '*': ['./main'] },
+    resources: { '*': ['./emulator-ca'] },
+    config: { file: { root: store + '/' } }, // a private Preference file, not the shared /tmp one
+  }, null, 2));
+  writeFileSync(join(app, 'emulator-ca.der'), new X509Certificate(ca).raw);
+}
+
+/** Builds main.js `source` with mcconfig into `out`; returns the path of mc.so. */
+function build(app, out, source) {
+  writeFileSync(join(app, 'main.js'), source);
+  mkdirSync(out, { recursive: true });
+  const b = spawnSync(join(TOOLS, 'mcconfig'), ['-d', '-m', '-p', 'lin', '-t', 'build', '-o', out], {
+    cwd: app, env: { ...process.env, PATH: `${TOOLS}:${process.env.PATH}` }, encoding: 'utf8', timeout: 180000, maxBuffer: 1 << 26, // the compiler warns a lot
+  });
+  const so = join(out, 'bin', 'lin', 'mc', 'debug', basename(app), 'mc.so'); // named after the app's folder
+  const errors = `${b.stdout || ''}${b.stderr || ''}`.split('\n').filter((l) => /error|undefined|not found/i.test(l) && !/ssl\/error|error\.c|-Werror/.test(l));
+  expect(existsSync(so), `mcconfig built ${so} (${b.error ? b.error.message : 'exit ' + b.status})\n${errors.join('\n')}\n${(b.stderr || '').slice(-1500)}`).to.equal(true);
+  return so;
 }
 
 /** Starts Xvfb on a free display; resolves with its number and a stop function. */
@@ -89,7 +141,7 @@ describe('Moddable simulator (mcsim) against the emulator (MODDABLE)', function 
 
   before(async function () {
     if (!MODDABLE || !existsSync(join(TOOLS, 'mcsim')) || !existsSync(join(TOOLS, 'mcconfig')) || !hasXvfb()) return this.skip();
-    emu = await startEmulator({ devices: [device] });
+    emu = await startEmulator({ devices: [device], products: [product] });
     dir = mkdtempSync(join(tmpdir(), 'aliyun-sim-'));
     xvfb = await startXvfb();
   });
@@ -102,26 +154,9 @@ describe('Moddable simulator (mcsim) against the emulator (MODDABLE)', function 
   it('keeps the token across a relaunch: the second launch publishes without /auth, every message byte-exact', async () => {
     const app = join(dir, 'app'), out = join(dir, 'out'), store = join(dir, 'store'), xdg = join(dir, 'xdg');
     for (const d of [app, out, store, xdg]) mkdirSync(d, { recursive: true });
-    // what a user writes: the package's manifest included, the service's CA as a resource
-    writeFileSync(join(app, 'manifest.json'), JSON.stringify({
-      include: ['$(MODDABLE)/examples/manifest_base.json', join(root, 'build', 'moddable', 'manifest.json')],
-      modules: { '*': ['./main'] },
-      resources: { '*': ['./emulator-ca'] },
-      config: { file: { root: store + '/' } }, // a private Preference file, not the shared /tmp one
-    }, null, 2));
-    writeFileSync(join(app, 'emulator-ca.der'), new X509Certificate(emu.ca).raw);
+    writeApp(app, store, emu.ca);
     const first = ['launch 1: text', BINARY], second = ['launch 2: text after a relaunch', BINARY.slice().reverse()];
-    const built = [];
-    for (const [name, payloads] of [['one', first], ['two', second]]) {
-      writeFileSync(join(app, 'main.js'), mainJs(emu.url, payloads));
-      mkdirSync(join(out, name), { recursive: true });
-      const b = spawnSync(join(TOOLS, 'mcconfig'), ['-d', '-m', '-p', 'lin', '-t', 'build', '-o', join(out, name)], {
-        cwd: app, env: { ...process.env, PATH: `${TOOLS}:${process.env.PATH}` }, encoding: 'utf8', timeout: 180000,
-      });
-      const so = join(out, name, 'bin', 'lin', 'mc', 'debug', 'app', 'mc.so');
-      expect(existsSync(so), `mcconfig built ${so}\n${(b.stdout || '').slice(-2000)}${(b.stderr || '').slice(-2000)}`).to.equal(true);
-      built.push(so);
-    }
+    const built = [build(app, join(out, 'one'), mainJs(emu.url, first)), build(app, join(out, 'two'), mainJs(emu.url, second))];
     const r1 = await launch(built[0], xvfb.display, xdg);
     expect(r1.results, r1.output).to.not.equal(null);
     expect(r1.results.map((r) => r.code || null), r1.output).to.deep.equal([null, null]);
@@ -138,5 +173,30 @@ describe('Moddable simulator (mcsim) against the emulator (MODDABLE)', function 
     const sent = [...first, ...second].map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p)));
     expect(emu.messages.map((m) => m.body.toString('hex'))).to.deep.equal(sent.map((b) => b.toString('hex')));
     expect(emu.messages.map((m) => m.messageId)).to.deep.equal([...r1.results, ...r2.results].map((r) => r.messageId));
+  });
+
+  it('registers, keeps its secret in Preference, reports properties, an event and its version; a relaunch neither registers nor authenticates', async () => {
+    emu.reset();
+    const app = join(dir, 'reg-app'), out = join(dir, 'reg-out'), store = join(dir, 'reg-store'), xdg = join(dir, 'reg-xdg');
+    for (const d of [app, out, store, xdg]) mkdirSync(d, { recursive: true });
+    writeApp(app, store, emu.ca);
+    const dev = { productKey: product.productKey, productSecret: product.productSecret, deviceName: 'sim-reg-01' };
+    const first = [{ post: { temperature: 21, humidity: 40, label: 'Küche' } }, { event: 'overheat', value: { level: 3 } }, { version: '2.0.0' }];
+    const second = [{ post: { temperature: 22.5 } }];
+    const built = [build(app, join(out, 'one'), provisionJs(emu.url, dev, first)), build(app, join(out, 'two'), provisionJs(emu.url, dev, second))];
+    const r1 = await launch(built[0], xvfb.display, xdg);
+    expect(r1.results && r1.results.map((r) => r.code || null), r1.output).to.deep.equal([null, null, null]);
+    const r2 = await launch(built[1], xvfb.display, xdg);
+    expect(r2.results && r2.results.map((r) => r.code || null), r2.output).to.deep.equal([null]);
+    expect(emu.requests.map((q) => q.path.split('/').slice(0, 3).join('/'))).to.deep.equal(['/auth/register', '/auth', '/topic/sys', '/topic/sys', '/topic/ota', '/topic/sys']);
+    expect(emu.registrations.map((x) => [x.code, x.signMethod])).to.deep.equal([[200, 'hmacsha256']]);
+    expect(JSON.parse(emu.requests[1].body).signmethod).to.equal('hmacsha256');
+    expect(readFileSync(join(store, 'modpreferences.json'), 'utf8'), 'the secret was saved').to.include(emu.registrations[0].deviceSecret.slice(0, 16));
+    expect(emu.alink.map((a) => a.error)).to.deep.equal([undefined, undefined, undefined, undefined]);
+    expect(emu.messages[0].body.toString('utf8')).to.include('"params":{"temperature":21.0,"humidity":40,"label":"Küche"}');
+    expect(emu.properties(dev.productKey, dev.deviceName).temperature.value).to.equal(22.5);
+    expect(emu.events(dev.productKey, dev.deviceName, 'overheat')).to.have.length(1);
+    expect(emu.firmware(dev.productKey, dev.deviceName)).to.deep.include({ version: '2.0.0' });
+    expect([...r1.results, ...r2.results].map((r) => r.messageId)).to.deep.equal(emu.messages.map((m) => m.messageId));
   });
 });

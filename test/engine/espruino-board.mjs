@@ -10,10 +10,14 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MODULE = join(root, 'build/espruino/aliyun-iot-http.min.js');
 
-/** Saves the built module in the Storage of an interpreter started in `dir`. */
-export function saveModule(bin, dir) {
-  const text = readFileSync(MODULE, 'latin1');
-  writeFileSync(join(dir, 'save.js'), `require("Storage").write("aliyun-iot-http", ${JSON.stringify(text)});`);
+/**
+ * Saves the built module, and the named companion modules ("register", "thing", ...), in the
+ * Storage of an interpreter started in `dir`.
+ */
+export function saveModule(bin, dir, companions = []) {
+  const names = ['aliyun-iot-http', ...companions.map((c) => 'aliyun-iot-http-' + c)];
+  const writes = names.map((n) => `require("Storage").write(${JSON.stringify(n)}, ${JSON.stringify(readFileSync(join(root, 'build/espruino', n + '.min.js'), 'latin1'))});`);
+  writeFileSync(join(dir, 'save.js'), writes.join('\n'));
   const r = spawnSync(bin, ['save.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'latin1', timeout: 30000 });
   if (r.status !== 0) throw new Error(`saving the module in Storage failed (exit ${r.status}): ${(r.stdout || '').slice(-2000)}`);
 }
@@ -88,4 +92,33 @@ export function runApp(bin, dir, script, timeout = 60000) {
       resolve({ status, board: line ? JSON.parse(line.slice(line.indexOf('@@BOARD ') + 8)) : null, crash: crash && crash[0], output: out.slice(-3000) });
     });
   });
+}
+
+/**
+ * A device flashed with its product's secret: the client of the registration module, and the
+ * thing-model helpers over it, post `steps` ({post}, {event, value}, {version, module}) one
+ * after another, then print one @@BOARD line with the results and whether Storage holds a
+ * secret. Properties named in `floats` are sent through float().
+ */
+export function provisionScript({ device, endpoint, steps, floats = [] }) {
+  return `
+var T = require("aliyun-iot-http-thing");
+var client = require("aliyun-iot-http-register").createClient({ productKey: ${JSON.stringify(device.productKey)}, deviceName: ${JSON.stringify(device.deviceName)}, productSecret: ${JSON.stringify(device.productSecret)}, endpoint: ${JSON.stringify(endpoint)}, registerEndpoint: ${JSON.stringify(endpoint)}, signMethod: "hmacsha256", timeout: 20000 });
+var thing = T.thing(client, { productKey: ${JSON.stringify(device.productKey)}, deviceName: ${JSON.stringify(device.deviceName)} });
+var steps = ${JSON.stringify(steps)}, floats = ${JSON.stringify(floats)}, results = [];
+function done(err, r) {
+  results.push(err ? { code: err.code, message: err.message } : { messageId: r.messageId });
+  setTimeout(next, 10);
+}
+function next() {
+  var s = steps.shift(), k;
+  if (!s) return print("@@BOARD " + JSON.stringify({ results: results, stored: !!require("Storage").read("aliyun.secret") }));
+  if (s.post) {
+    for (k in s.post) if (floats.indexOf(k) >= 0) s.post[k] = T.float(s.post[k]);
+    thing.post(s.post, done);
+  } else if (s.event) thing.event(s.event, s.value, done);
+  else thing.version(s.version, s.module, done);
+}
+next();
+`;
 }
