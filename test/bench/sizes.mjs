@@ -36,8 +36,12 @@ export async function sizes() {
     row('ours: Espruino bundle', `${BUNDLES.espruino} (whole client and HMAC on the board's SHA-1, no MD5)`, read(BUNDLES.espruino)),
     row('ours: Espruino bundle + SHA-1 module', `the above + ${BUNDLES.espruinoSha1} (pure SHA-1, for a board without require("crypto"))`, read(BUNDLES.espruino) + read(BUNDLES.espruinoSha1)),
     row('ours: Espruino SHA-256 module', `${BUNDLES.espruinoSha256} (pure SHA-256)`, read(BUNDLES.espruinoSha256)),
+    row('ours: Espruino registration module', `${BUNDLES.espruinoRegister} (register, and a client that registers once and keeps its secret)`, read(BUNDLES.espruinoRegister)),
+    row('ours: Espruino thing-model module', `${BUNDLES.espruinoThing} (properties, events, firmware version in Alink JSON)`, read(BUNDLES.espruinoThing)),
     row('ours: Moddable bundle', `${BUNDLES.moddable} (whole client and HMAC on crypt's Digest)`, read(BUNDLES.moddable)),
     row('ours: Moddable hashes module', `${BUNDLES.moddableHashes} (pure MD5, SHA-1 and SHA-256)`, read(BUNDLES.moddableHashes)),
+    row('ours: Moddable registration module', `${BUNDLES.moddableRegister} (over the client module)`, read(BUNDLES.moddableRegister)),
+    row('ours: Moddable thing-model module', `${BUNDLES.moddableThing}`, read(BUNDLES.moddableThing)),
     row('ours: Node build', `${BUNDLES.node} through terser (${Buffer.byteLength(node).toLocaleString('en-US')} bytes as built)`, (await minify(node, { ecma: 2020, toplevel: true })).code),
     row('ours: hash code alone', 'src/hash: md5, sha1, hmac (ES5, terser)', await hashCode()),
   ];
