@@ -13,14 +13,20 @@ describe('type declarations', () => {
     const types = join(root, 'build/node/types/targets/node/index.d.ts').replace(/\.d\.ts$/, '');
     writeFileSync(
       join(dir, 'use.ts'),
-      `import { createClient, PublishResult, ClientError } from ${JSON.stringify(types)};
+      `import { createClient, register, thing, float, PublishResult, ClientError } from ${JSON.stringify(types)};
 const c = createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', region: 'cn-shanghai' });
 const p: Promise<PublishResult> = c.publish('/p/d/user/x', new Uint8Array(2));
 c.publish('/p/d/user/x', 'text', (err: ClientError | null, r?: PublishResult) => { if (r) r.messageId.toUpperCase(); });
 c.close();
+const r = createClient({ productKey: 'p', deviceName: 'd', productSecret: 'ps', registerEndpoint: 'https://localhost:8443' });
+const secret: Promise<string> = register({ productKey: 'p', deviceName: 'd', productSecret: 'ps', signMethod: 'hmacsha256' });
+const t = thing(r, { productKey: 'p', deviceName: 'd' });
+const q: Promise<PublishResult> = t.post({ temperature: float(21), power: { value: 'on', time: Date.now() } });
+t.event('overheat', { level: 3 }, (err: ClientError | null) => void err);
+t.version('1.0.0', 'mcu').then((x) => x.messageId);
 // @ts-expect-error the payload must be a string, Uint8Array or ArrayBuffer
 c.publish('/p/d/user/x', 42);
-export { p };
+export { p, secret, q };
 `,
     );
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
