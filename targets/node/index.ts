@@ -13,6 +13,8 @@ import { fileStorage } from './storage';
 export * from '../../src/index';
 export { float } from '../../src/thing';
 export { httpsTransport, fileStorage };
+export { createQueue, folderFiles } from './queue';
+export type { NodeQueue, NodeQueueOptions, QueueFiles, QueueOptions, QueuedMessage, QueueStatus } from './queue';
 export type { HttpsTransportOptions, ThingOptions };
 export type { FloatValue } from '../../src/thing';
 export type { FileStorageOptions } from './storage';
