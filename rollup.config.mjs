@@ -59,7 +59,7 @@ export default [
     plugins: [nodeTs()],
     output: { dir: 'build/node', format: 'cjs', exports: 'named', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '') },
   },
-  ...['index', 'sha1', 'sha256', 'register', 'thing'].map((name) => {
+  ...['index', 'sha1', 'sha256', 'register', 'thing', 'queue'].map((name) => {
     const file = `build/espruino/aliyun-iot-http${name === 'index' ? '' : '-' + name}`;
     const cjs = { format: 'cjs', exports: 'named', esModule: false, strict: false, freeze: false };
     return {

@@ -22,8 +22,9 @@ export interface QueueOptions {
   segment?: number;
   /**
    * Called for every message that leaves the queue, those accepted before a restart too: `err`
-   * null when delivered, else why it was dropped. It runs before the message is marked done, so
-   * after a power cut at that moment it may be called twice for one message, never not at all.
+   * null when delivered, else why it was dropped (with the payload). A delivered message is
+   * reported before it is marked done: a power cut between the two reports it again after the
+   * restart (and sends it again), it never goes unreported.
    */
   report?: (err: ClientError | null, message: QueuedMessage) => void;
   /** The clock for `accepted`, ms since the epoch; default Date.now. */
@@ -126,12 +127,8 @@ export function queue(client: Client, o: QueueOptions, p: QueuePlatform): Queue 
 
   /** Reports a message leaving the queue: the hook, then its callback, never throwing. */
   function leave(err: ClientError | null, m: QueuedMessage, cb: any) {
-    if (err) {
-      dropped++;
-      m.payload = m.payload || (m as any).b;
-    }
-    delete (m as any).b;
-    if (err) delete m.messageId;
+    if (err) dropped++;
+    else delete m.payload;
     safely(report, err, m);
     safely(cb, err, err ? undefined : m);
   }
@@ -152,36 +149,45 @@ export function queue(client: Client, o: QueueOptions, p: QueuePlatform): Queue 
       }, ms);
   }
 
-  /** Sends the oldest message; on success the next, on a failure again after the back-off. */
-  function drain() {
-    var body, i, j, s: any, b, k;
-    if (sending || timer || closed) return;
-    body = log.peek();
+  /** The oldest message, read from its record; false when the record is damaged (then reported and shifted). */
+  function oldest(): QueuedMessage | false | null {
+    var body = log.peek(), i, j, b, k;
     if (body === false) {
-      leave(error("ECORRUPT", "damaged record"), { topic: "", accepted: 0 }, takeCallback());
       log.shift();
-      return drain();
+      leave(error("ECORRUPT", "damaged record"), { topic: "", accepted: 0 }, takeCallback());
     }
-    if (body === null) return flushed(null);
+    if (!body) return body as false | null;
+    // the accepted time in base 36, the topic, the payload's bytes; spaces between
     i = body.indexOf(" ");
     j = body.indexOf(" ", i + 1);
     b = new Uint8Array(body.length - j - 1);
     for (k = 0; k < b.length; k++) b[k] = body.charCodeAt(j + 1 + k);
-    s = sending = { m: { topic: body.slice(i + 1, j), accepted: parseInt(body.slice(0, i), 36), b: b }, cb: takeCallback(), gone: 0 };
-    body = 0; // one message in memory: its bytes in b
-    client.publish(s.m.topic, b, function (err, r) {
+    return { topic: body.slice(i + 1, j), accepted: parseInt(body.slice(0, i), 36) || 0, payload: b };
+  }
+
+  /** Sends the oldest message; on success the next, on a failure again after the back-off. */
+  function drain() {
+    var m: any, s: any;
+    if (sending || timer || closed) return;
+    m = oldest();
+    if (m === false) return drain();
+    if (!m) return flushed(null);
+    s = sending = { m: m, cb: takeCallback(), gone: 0 };
+    client.publish(m.topic, m.payload, function (err, r) {
       var c = err && err.code;
       tries = err && c == 30001 ? tries + 1 : 0;
       if (!err || refusedForGood(c) || tries >= ATTEMPTS || s.gone) {
         tries = 0;
         wait = first;
-        if (!err) s.m.messageId = (r as any).messageId;
-        // one dropped to make room while it was sent and then not delivered is reported as dropped
-        leave(err && s.gone ? error("EFULL", "dropped: queue full") : (err as ClientError), s.m, s.cb);
+        if (!err) m.messageId = (r as any).messageId;
+        // reported, then marked done (unless dropped meanwhile: one dropped to make room while
+        // it was sent, and then not delivered, was dropped); a callback that publishes and
+        // makes room drops this one, already reported, by marking it
+        leave(err && s.gone ? full("dropped: ") : (err as ClientError), m, s.cb);
         if (!s.gone) log.shift();
         sending = 0;
-        if (err && s.gone) return schedule(wait); // the link is still down: the next one waits
-        drain();
+        if (err && s.gone) schedule(wait); // the link is still down: the next one waits
+        else drain();
       } else {
         sending = 0;
         // the message stays first in line, its callback with it
@@ -194,17 +200,22 @@ export function queue(client: Client, o: QueueOptions, p: QueuePlatform): Queue 
     });
   }
 
+  function full(why: string) {
+    return error("EFULL", why + "queue full");
+  }
+
   /** Drops the oldest message to make room: one being sent is reported when its answer comes. */
   function dropOldest() {
-    var body, i;
+    var m;
     if (sending && !sending.gone) {
       sending.gone = 1;
       return log.shift();
     }
-    body = log.peek() || "";
-    i = body.indexOf(" ");
-    leave(error("EFULL", "dropped: queue full"), { topic: body.slice(i + 1, body.indexOf(" ", i + 1)), accepted: parseInt(body.slice(0, i), 36) || 0 }, takeCallback());
-    log.shift();
+    m = oldest();
+    if (m) {
+      log.shift();
+      leave(full("dropped: "), m, takeCallback());
+    }
   }
 
   function publish(topic: string, payload: any, cb?: Callback<QueuedMessage>) {
@@ -218,7 +229,7 @@ export function queue(client: Client, o: QueueOptions, p: QueuePlatform): Queue 
       for (i = 0; i < (b as Uint8Array).length; i++) rec += String.fromCharCode((b as Uint8Array)[i]);
       rec = t.toString(36) + " " + topic + " " + rec;
       if (13 + rec.length > maxBytes) err = error("ETOOBIG", "message over the queue's " + maxBytes + " bytes");
-      else if (refuse && (log.count >= maxMessages || log.bytes + 13 + rec.length > maxBytes)) err = error("EFULL", "queue full");
+      else if (refuse && (log.count >= maxMessages || log.bytes + 13 + rec.length > maxBytes)) err = full("");
     }
     if (!err)
       try {
