@@ -29,7 +29,8 @@ const deviceTerser = (module) => ({
 
 const ts = () => typescript({ tsconfig: './tsconfig.json', outputToFilesystem: false, noEmitOnError: true });
 const nodeTs = () => typescript({ tsconfig: './tsconfig.node.json', outputToFilesystem: false, noEmitOnError: true });
-const MODDABLE_SDK = ['http', 'securesocket', 'preference', 'timer', 'crypt', 'rng'];
+const MODDABLE_SDK = ['http', 'securesocket', 'preference', 'timer', 'crypt', 'rng', 'file'];
+const MODDABLE_QUEUE = resolve('targets/moddable/queue.ts');
 const MODDABLE_CLIENT = resolve('targets/moddable/index.ts');
 const node = builtinModules.flatMap((m) => [m, 'node:' + m]);
 
@@ -80,12 +81,12 @@ export default [
     output: { file: 'build/moddable/aliyun-iot-http.js', format: 'es', freeze: false, plugins: [terser(deviceTerser(true))] },
   },
   // modules beside the client, which they import as "aliyun-iot-http" (not a copy of it)
-  ...['hashes', 'register', 'thing'].map((name) => ({
+  ...['hashes', 'register', 'thing', 'queue', 'queue-file'].map((name) => ({
     input: `targets/moddable/${name}.ts`,
     treeshake: { moduleSideEffects: false },
-    external: (id) => MODDABLE_SDK.includes(id) || id === MODDABLE_CLIENT,
+    external: (id) => MODDABLE_SDK.includes(id) || id === MODDABLE_CLIENT || (name !== 'queue' && id === MODDABLE_QUEUE),
     makeAbsoluteExternalsRelative: false,
-    plugins: [ts()],
-    output: { file: `build/moddable/aliyun-iot-http-${name}.js`, format: 'es', freeze: false, paths: { [MODDABLE_CLIENT]: 'aliyun-iot-http' }, plugins: [terser(deviceTerser(true))] },
+    plugins: [ts(), ...(name === 'queue-file' ? [copy('targets/moddable/manifest-file.json', 'build/moddable/manifest-file.json')] : [])],
+    output: { file: `build/moddable/aliyun-iot-http-${name}.js`, format: 'es', freeze: false, paths: { [MODDABLE_CLIENT]: 'aliyun-iot-http', [MODDABLE_QUEUE]: 'aliyun-iot-http-queue' }, plugins: [terser(deviceTerser(true))] },
   })),
 ];

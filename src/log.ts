@@ -79,9 +79,9 @@ export function openLog(files: QueueFiles, prefix: string, segment: number): Log
 
   /** [state, body length] of the record at `off`; 0 at the clean end of what was written, -1 where a header is damaged. */
   function header(s: Segment, off: number): any {
-    var t = off + HEAD > s.size ? "" : files.read(name(s), off, HEAD), n = parseInt(t.substr(1, 4), 16);
-    if (t.length < HEAD || t.substr(0, 5) == BLANK) return 0;
-    return hex4(n) == t.substr(1, 4) && off + HEAD + n <= s.size ? [t.charAt(0), n] : -1;
+    var t = off + HEAD > s.size ? "" : files.read(name(s), off, HEAD), n = parseInt(t.slice(1, 5), 16);
+    if (t.length < HEAD || t.slice(0, 5) == BLANK) return 0;
+    return hex4(n) == t.slice(1, 5) && off + HEAD + n <= s.size ? [t.charAt(0), n] : -1;
   }
 
   function erase(s: Segment) {
@@ -120,9 +120,9 @@ export function openLog(files: QueueFiles, prefix: string, segment: number): Log
       var rec = PENDING + hex4(body.length) + adler32(body) + body, t = segs[segs.length - 1], size;
       if (START + rec.length > MAX_SEGMENT) throw error("ETOOBIG", "record over " + MAX_SEGMENT + " bytes");
       if (!t || t.end + rec.length > t.size) {
-        if (!log.count) while (segs.length) erase(segs[0]); // every record is done: start afresh
+        if (!log.count) while (segs.length) erase(segs[0]); // every record is done: start afresh, from file 1
         size = Math.max(segment, START + rec.length);
-        s = { n: t ? t.n + 1 : 1, size: size, end: 0 };
+        s = { n: segs.length ? t.n + 1 : 1, size: size, end: 0 };
         files.write(name(s), "Q" + hex4(size), 0, size);
         segs.push(s);
         s.end = START;
@@ -140,8 +140,8 @@ export function openLog(files: QueueFiles, prefix: string, segment: number): Log
       var r, body;
       if (!head) return null;
       r = files.read(name(head[0]), head[1], HEAD + head[2]);
-      body = r.substr(HEAD);
-      return body.length == head[2] && r.substr(5, 8) == adler32(body) ? body : false;
+      body = r.slice(HEAD);
+      return body.length == head[2] && r.slice(5, 13) == adler32(body) ? body : false;
     },
     shift: function () {
       var s = head[0], off = head[1] + HEAD + head[2];
@@ -158,8 +158,8 @@ export function openLog(files: QueueFiles, prefix: string, segment: number): Log
   for (i = 0; i < segs.length; i++) {
     s = segs[i];
     m = files.read(name(s), 0, START);
-    s.size = parseInt(m.substr(1), 16);
-    if (m.charAt(0) != "Q" || hex4(s.size) != m.substr(1)) {
+    s.size = parseInt(m.slice(1), 16);
+    if (m.charAt(0) != "Q" || hex4(s.size) != m.slice(1)) {
       erase(s); // its creation was cut short
       i--;
       continue;

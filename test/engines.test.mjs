@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import * as acorn from 'acorn';
 import { minify } from 'terser';
 import { expect } from 'chai';
+import { splitModule, moddableAsScript } from './engine/moddable-module.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const engineDir = join(root, 'test', 'engine');
@@ -61,47 +62,6 @@ function bundleExports(target) {
   const text = bundleText(target);
   const names = target.startsWith('moddable') ? splitModule(text).exported.map(([name]) => name) : [...text.matchAll(/\bexports\.([A-Za-z_$][\w$]*)\s*=/g)].map((m) => m[1]);
   return (HASH_MODULE[target] || []).reduce((all, m) => all.concat(bundleExports(m)), names);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The Moddable bundle as a script: its import declarations removed (their names bound from an
-// object of stand-in modules) and its final `export {a as b}` turned into a returned object.
-
-const MODDABLE_MODULES = ['http', 'securesocket', 'preference', 'timer', 'crypt', 'rng', 'aliyun-iot-http'];
-
-function splitModule(text) {
-  const ast = acorn.parse(text, { ecmaVersion: 'latest', sourceType: 'module' });
-  const bindings = [], exported = [], cuts = [];
-  for (const node of ast.body) {
-    if (node.type === 'ImportDeclaration') {
-      const from = node.source.value;
-      if (!MODDABLE_MODULES.includes(from)) throw new Error(`unexpected import from "${from}"`);
-      for (const s of node.specifiers) {
-        if (s.type === 'ImportDefaultSpecifier') bindings.push([s.local.name, from, 'default']);
-        else if (s.type === 'ImportSpecifier') bindings.push([s.local.name, from, s.imported.name]);
-        else throw new Error(`unsupported import form from "${from}" (${s.type})`);
-      }
-      cuts.push(node);
-    } else if (node.type === 'ExportNamedDeclaration' && !node.declaration && !node.source) {
-      for (const s of node.specifiers) exported.push([s.exported.name, s.local.name]);
-      cuts.push(node);
-    } else if (/^Export/.test(node.type)) {
-      throw new Error(`unsupported export form ${node.type}: only "export {a as b}" is converted`);
-    }
-  }
-  let body = text;
-  for (const node of cuts.sort((a, b) => b.start - a.start)) {
-    body = body.slice(0, node.start) + ' '.repeat(node.end - node.start) + body.slice(node.end);
-  }
-  return { body, bindings, exported };
-}
-
-// Module code is strict: the body runs inside a "use strict" function.
-function moddableAsScript(text, modulesExpr) {
-  const { body, bindings, exported } = splitModule(text);
-  const vars = bindings.map(([local, from, name]) => `var ${local} = ${modulesExpr}[${JSON.stringify(from)}][${JSON.stringify(name)}];`).join('\n');
-  const ret = exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ');
-  return `(function () {\n"use strict";\n${vars}\n${body}\nreturn { ${ret} };\n})()`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,6 +678,8 @@ const DEVICE_BUNDLES = [
   { file: 'build/moddable/aliyun-iot-http-hashes.js', module: true, espruino: false },
   { file: 'build/moddable/aliyun-iot-http-register.js', module: true, espruino: false },
   { file: 'build/moddable/aliyun-iot-http-thing.js', module: true, espruino: false },
+  { file: 'build/moddable/aliyun-iot-http-queue.js', module: true, espruino: false },
+  { file: 'build/moddable/aliyun-iot-http-queue-file.js', module: true, espruino: false },
 ];
 
 function walk(node, visit, parent, key) {

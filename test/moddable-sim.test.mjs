@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { startProxy } from './engine/proxy.mjs';
 
 const require = createRequire(import.meta.url);
 const { startEmulator } = require('../build/node/emulator.cjs');
@@ -76,10 +77,46 @@ Timer.set(next, 0);
 `;
 }
 
+/**
+ * The app of a device with two queues over its client, one in Preference and one in files: it
+ * accepts `payloads` into each (none on a relaunch), flushes both and traces the accepted
+ * flags, what each found at start, and each queue's reports; `wait` ms for the result when
+ * the link is down.
+ */
+function queueJs(endpoint, payloads, wait) {
+  return `import { createClient } from "aliyun-iot-http";
+import { queue } from "aliyun-iot-http-queue";
+import { fileFiles } from "aliyun-iot-http-queue-file";
+import config from "mc/config";
+import Resource from "Resource";
+import Timer from "timer";
+
+const client = createClient({ productKey: ${JSON.stringify(device.productKey)}, deviceName: ${JSON.stringify(device.deviceName)}, deviceSecret: ${JSON.stringify(device.deviceSecret)},
+  endpoint: ${JSON.stringify(endpoint)}, certificate: new Resource("emulator-ca.der"), timeout: 5000, retries: 0 });
+const out = { accepted: [], found: [], reports: [[], []], status: [] };
+const queues = [queue(client, { retry: 300, report: (err, m) => out.reports[0].push(err ? err.code : m.messageId + " " + m.topic) }),
+  queue(client, { files: fileFiles(config.file.root), name: "aiqf", retry: 300, report: (err, m) => out.reports[1].push(err ? err.code : m.messageId + " " + m.topic) })];
+let left = 2;
+queues.forEach((q, i) => {
+  out.found.push(q.status().messages);
+  for (const p of ${JSON.stringify(payloads)}) out.accepted.push(q.publish(${JSON.stringify(topic)} + "/q" + i, typeof p == "string" ? p : new Uint8Array(p)));
+  q.flush((err) => {
+    if (err || --left) return; // a failure ends a flush; the queue itself retries
+    out.status = queues.map((x) => x.status());
+    trace("@@SIM " + JSON.stringify(out) + "\\n");
+  });
+});
+Timer.set(() => {
+  out.status = queues.map((x) => x.status());
+  trace("@@SIM " + JSON.stringify(out) + "\\n");
+}, ${wait});
+`;
+}
+
 /** Writes the app folder: the package's manifest included, the emulator's CA as a resource, a private Preference file. */
-function writeApp(app, store, ca) {
+function writeApp(app, store, ca, manifest = 'manifest.json') {
   writeFileSync(join(app, 'manifest.json'), JSON.stringify({
-    include: ['$(MODDABLE)/examples/manifest_base.json', join(root, 'build', 'moddable', 'manifest.json')],
+    include: ['$(MODDABLE)/examples/manifest_base.json', join(root, 'build', 'moddable', manifest)],
     modules: { '*': ['./main'] },
     resources: { '*': ['./emulator-ca'] },
     config: { file: { root: store + '/' } }, // a private Preference file, not the shared /tmp one
@@ -198,5 +235,39 @@ describe('Moddable simulator (mcsim) against the emulator (MODDABLE)', function 
     expect(emu.events(dev.productKey, dev.deviceName, 'overheat')).to.have.length(1);
     expect(emu.firmware(dev.productKey, dev.deviceName)).to.deep.include({ version: '2.0.0' });
     expect([...r1.results, ...r2.results].map((r) => r.messageId)).to.deep.equal(emu.messages.map((m) => m.messageId));
+  });
+
+  it('queues in Preference and in files: accepted while the link is down, delivered in order after a relaunch, each reported', async () => {
+    emu.reset();
+    const proxy = await startProxy(emu.port);
+    try {
+      const app = join(dir, 'q-app'), out = join(dir, 'q-out'), store = join(dir, 'q-store'), xdg = join(dir, 'q-xdg');
+      for (const d of [app, out, store, xdg]) mkdirSync(d, { recursive: true });
+      writeApp(app, store, emu.ca, 'manifest-file.json');
+      const endpoint = `https://localhost:${proxy.port}`;
+      const payloads = ['reading 1: 21.5 \u2103', BINARY, 'reading 3'];
+      const built = [build(app, join(out, 'one'), queueJs(endpoint, payloads, 2000)), build(app, join(out, 'two'), queueJs(endpoint, [], 60000))];
+      proxy.down();
+      const r1 = await launch(built[0], xvfb.display, xdg);
+      expect(r1.results, r1.output).to.not.equal(null);
+      expect(r1.results.accepted).to.deep.equal([true, true, true, true, true, true]);
+      expect(r1.results.status.map((x) => x.messages), 'kept while the link is down').to.deep.equal([3, 3]);
+      expect(proxy.attempts.length, 'retried').to.be.at.least(2);
+      expect(emu.messages).to.have.length(0);
+      proxy.up();
+      const r2 = await launch(built[1], xvfb.display, xdg);
+      expect(r2.results, r2.output).to.not.equal(null);
+      expect(r2.results.found, 'found after the relaunch').to.deep.equal([3, 3]);
+      expect(r2.results.status.map((x) => x.messages)).to.deep.equal([0, 0]);
+      const bytes = payloads.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p)).toString('hex'));
+      for (const i of [0, 1]) {
+        const got = emu.messages.filter((m) => m.topic.endsWith('/q' + i));
+        expect(got.map((m) => m.body.toString('hex')), `queue ${i}: in order, byte-exact`).to.deep.equal(bytes);
+        expect(r2.results.reports[i]).to.deep.equal(got.map((m) => `${m.messageId} ${m.topic}`));
+      }
+      expect(readFileSync(join(store, 'modpreferences.json'), 'utf8'), 'the Preference queue was used').to.include('aiq');
+    } finally {
+      await proxy.close();
+    }
   });
 });

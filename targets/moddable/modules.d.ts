@@ -11,6 +11,7 @@ declare module "preference" {
     get(domain: string, key: string): any;
     set(domain: string, key: string, value: any): void;
     delete(domain: string, key: string): void;
+    keys(domain: string): string[];
   };
   export default Preference;
 }
@@ -24,4 +25,8 @@ declare module "crypt" {
 declare module "rng" {
   var RNG: { get(n: number): ArrayBuffer };
   export default RNG;
+}
+declare module "file" {
+  export var File: any;
+  export var Iterator: any;
 }

@@ -1,5 +1,5 @@
-// Stand-ins for the Moddable SDK modules the Moddable bundle imports: "http" (Request),
-// "securesocket", "preference", "timer" and "crypt" (Digest). The Node test strips the
+// Stand-ins for the Moddable SDK modules the Moddable bundles import: "http" (Request),
+// "securesocket", "preference", "timer", "crypt" (Digest) and "file" (File, Iterator). The Node test strips the
 // bundle's import lines and binds its imported names to these.
 var MOD = (function () {
   var M = {
@@ -75,6 +75,7 @@ var MOD = (function () {
       checkName("domain", domain);
       checkName("key", key);
       if (t == "string" && value.length > 62) M.violations.push("value of " + key + " has " + value.length + " characters");
+      if (value instanceof ArrayBuffer && value.byteLength > 63) M.violations.push("value of " + key + " has " + value.byteLength + " bytes");
       if (!(t == "string" || t == "boolean" || (t == "number" && value % 1 === 0) || value instanceof ArrayBuffer))
         M.violations.push("value of " + key + " has an unsupported type");
       if (!M.prefs[domain]) M.prefs[domain] = {};
@@ -120,7 +121,60 @@ var MOD = (function () {
     return new Uint8Array(this.name == "MD5" ? HASHLIB.md5(m) : this.name == "SHA256" ? HASHLIB.sha256(m) : HASHLIB.sha1(m)).buffer;
   };
 
+  // File and Iterator over an in-memory file system (path -> byte string). A String written would
+  // go out as UTF-8 on a board, so only ArrayBuffers are taken; every write is counted.
+  M.files = {};
+  M.fileWrites = 0;
+  function File(path, write) {
+    if (!M.files.hasOwnProperty(path)) {
+      if (!write) throw new Error("file not found: " + path);
+      M.files[path] = "";
+    }
+    this.path = path;
+    this.position = 0;
+  }
+  Object.defineProperty(File.prototype, "length", {
+    get: function () {
+      return M.files[this.path].length;
+    },
+  });
+  File.prototype.read = function (type, count) {
+    var s = M.files[this.path], part = s.slice(this.position, this.position + (count === undefined ? s.length : count)), b, i;
+    this.position += part.length;
+    if (type === String) return part;
+    b = new Uint8Array(part.length);
+    for (i = 0; i < part.length; i++) b[i] = part.charCodeAt(i);
+    return b.buffer;
+  };
+  File.prototype.write = function (v) {
+    var old = M.files[this.path], s = "", b, i;
+    if (!(v instanceof ArrayBuffer)) return M.violations.push("File.write of a " + typeof v);
+    b = new Uint8Array(v);
+    for (i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+    while (old.length < this.position) old += "\0";
+    M.files[this.path] = old.slice(0, this.position) + s + old.slice(this.position + s.length);
+    this.position += s.length;
+    M.fileWrites++;
+  };
+  File.prototype.close = function () {};
+  File["delete"] = function (path) {
+    delete M.files[path];
+    return true;
+  };
+  File.exists = function (path) {
+    return M.files.hasOwnProperty(path);
+  };
+  function Iterator(root) {
+    var names = [], i = 0, p;
+    for (p in M.files) if (p.slice(0, root.length) == root && p.slice(root.length).indexOf("/") < 0) names.push(p.slice(root.length));
+    this.next = function () {
+      var n = names[i++];
+      return n === undefined ? undefined : { name: n, length: M.files[root + n].length };
+    };
+  }
+
   M.modules = {
+    file: { File: File, Iterator: Iterator },
     http: { Request: Request },
     securesocket: { "default": SecureSocket },
     preference: { "default": Preference },
