@@ -4,14 +4,17 @@
  * ENETWORK, EHTTP (with `status`), EPROTO, ESTORAGE (a registered secret that could not be kept).
  */
 export interface ClientError extends Error {
-  code: string | number;
+  code: ErrorCode;
   status?: number;
   messageId?: string;
   /** The transport's own error, where the client reports it as ENETWORK. */
   cause?: unknown;
 }
 
-export function error(code: string | number, message: string): ClientError {
+/** The library's own codes, or the service's business code (a number). */
+export type ErrorCode = "EINVAL" | "ETOOBIG" | "ETIMEDOUT" | "ENETWORK" | "EHTTP" | "EPROTO" | "ESTORAGE" | number;
+
+export function error(code: ErrorCode, message: string): ClientError {
   var e = new Error(message) as ClientError;
   e.code = code;
   return e;
