@@ -60,6 +60,13 @@ export default [
     plugins: [nodeTs()],
     output: { dir: 'build/node', format: 'cjs', exports: 'named', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '') },
   },
+  // the emulator for `import` too (package.json "exports": "./emulator")
+  {
+    input: 'targets/node/emulator.ts',
+    external: node,
+    plugins: [nodeTs()],
+    output: { file: 'build/node/emulator.mjs', format: 'es' },
+  },
   ...['index', 'sha1', 'sha256', 'register', 'thing', 'queue'].map((name) => {
     const file = `build/espruino/aliyun-iot-http${name === 'index' ? '' : '-' + name}`;
     const cjs = { format: 'cjs', exports: 'named', esModule: false, strict: false, freeze: false };

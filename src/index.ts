@@ -9,6 +9,6 @@ export { sign, signText } from "./sign";
 export { parseReply } from "./reply";
 export { tokenExpiry } from "./token";
 export { validTopic, MAX_PAYLOAD } from "./check";
-export type { Client, ClientOptions, Callback, PublishResult, Storage, Transport, TransportRequest, TransportResponse, Platform } from "./types";
-export type { ClientError } from "./errors";
+export type { Client, ClientOptions, Callback, PublishResult, Storage, Transport, TransportRequest, TransportResponse, Platform, SignMethod } from "./types";
+export type { ClientError, ErrorCode } from "./errors";
 export type { Hash } from "./hash/md";

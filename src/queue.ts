@@ -14,7 +14,7 @@ export interface QueueOptions {
   /** Messages at most, default 64. */
   maxMessages?: number;
   /** When a message would go over a budget: "drop-oldest" (default) drops the oldest ones, "refuse" refuses the new one. */
-  full?: string;
+  full?: "drop-oldest" | "refuse";
   /** ms before the first retry while sending fails; it doubles up to `maxRetry`. Default 5000 and 300000. */
   retry?: number;
   maxRetry?: number;

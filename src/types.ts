@@ -34,6 +34,9 @@ export interface Storage {
   removeItem?(key: string): void;
 }
 
+/** The sign methods of `/auth` and registration. */
+export type SignMethod = "hmacsha1" | "hmacsha256" | "hmacmd5";
+
 export interface ClientOptions {
   productKey: string;
   deviceName: string;
@@ -54,7 +57,7 @@ export interface ClientOptions {
   /** Default `<productKey>.<deviceName>`; at most 64 characters. */
   clientId?: string;
   /** "hmacsha1" (default), "hmacsha256" (Node, Moddable) or "hmacmd5" (Node, Moddable). */
-  signMethod?: string;
+  signMethod?: SignMethod;
   /** ms per request, default 10000. */
   timeout?: number;
   /** Retries after 40000 (throttled) and transient network failures, default 2. */
@@ -77,7 +80,7 @@ export interface RegisterOptions {
   /** A full https:// URL; default https://iot-auth.<region>.aliyuncs.com. */
   endpoint?: string;
   /** "hmacsha256" where the target has SHA-256 (default there), "hmacsha1" (default elsewhere), "hmacmd5" (Node, Moddable). */
-  signMethod?: string;
+  signMethod?: SignMethod;
   /** 1 to 64 letters and digits; default a fresh one from the target's best random source. */
   random?: string;
   timeout?: number;

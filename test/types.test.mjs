@@ -13,7 +13,7 @@ describe('type declarations', () => {
     const types = join(root, 'build/node/types/targets/node/index.d.ts').replace(/\.d\.ts$/, '');
     writeFileSync(
       join(dir, 'use.ts'),
-      `import { createClient, register, thing, float, PublishResult, ClientError } from ${JSON.stringify(types)};
+      `import { createClient, register, thing, float, PublishResult, ClientError, ErrorCode, SignMethod } from ${JSON.stringify(types)};
 const c = createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', region: 'cn-shanghai' });
 const p: Promise<PublishResult> = c.publish('/p/d/user/x', new Uint8Array(2));
 c.publish('/p/d/user/x', 'text', (err: ClientError | null, r?: PublishResult) => { if (r) r.messageId.toUpperCase(); });
@@ -26,6 +26,18 @@ t.event('overheat', { level: 3 }, (err: ClientError | null) => void err);
 t.version('1.0.0', 'mcu').then((x) => x.messageId);
 // @ts-expect-error the payload must be a string, Uint8Array or ArrayBuffer
 c.publish('/p/d/user/x', 42);
+const m: SignMethod = 'hmacmd5';
+createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', signMethod: m });
+// @ts-expect-error not a sign method the service accepts
+createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', signMethod: 'hmacsha512' });
+c.publish('/p/d/user/x', 'x').catch((e: ClientError) => {
+  const code: ErrorCode = e.code;
+  if (typeof code === 'number') return code + 1;
+  const known: 'EINVAL' | 'ETOOBIG' | 'ETIMEDOUT' | 'ENETWORK' | 'EHTTP' | 'EPROTO' | 'ESTORAGE' = code;
+  // @ts-expect-error not a code the library reports
+  const other: typeof code = 'ECONNRESET';
+  return known + other;
+});
 export { p, secret, q };
 `,
     );

@@ -1,6 +1,7 @@
 import * as https from 'node:https';
 import type { Transport, TransportRequest, TransportResponse } from '../../src/types';
 import { error } from '../../src/errors';
+import type { ErrorCode } from '../../src/errors';
 
 /** Largest reply read, in characters; the service's replies are a few hundred bytes. */
 const MAX_REPLY = 1 << 20;
@@ -15,7 +16,7 @@ export interface HttpsTransport extends Transport {
   close(): void;
 }
 
-function wrap(e: NodeJS.ErrnoException, code?: string) {
+function wrap(e: NodeJS.ErrnoException, code?: ErrorCode) {
   const err = error(code || 'ENETWORK', e.code ? e.message + ' (' + e.code + ')' : e.message);
   (err as Error & { cause?: unknown }).cause = e;
   return err;
