@@ -13,7 +13,7 @@ describe('type declarations', () => {
     const types = join(root, 'build/node/types/targets/node/index.d.ts').replace(/\.d\.ts$/, '');
     writeFileSync(
       join(dir, 'use.ts'),
-      `import { createClient, register, thing, float, PublishResult, ClientError, ErrorCode, SignMethod } from ${JSON.stringify(types)};
+      `import { createClient, createQueue, register, thing, float, PublishResult, ClientError, ErrorCode, SignMethod, QueuedMessage, QueueStatus } from ${JSON.stringify(types)};
 const c = createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', region: 'cn-shanghai' });
 const p: Promise<PublishResult> = c.publish('/p/d/user/x', new Uint8Array(2));
 c.publish('/p/d/user/x', 'text', (err: ClientError | null, r?: PublishResult) => { if (r) r.messageId.toUpperCase(); });
@@ -33,12 +33,19 @@ createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', signMethod: 
 c.publish('/p/d/user/x', 'x').catch((e: ClientError) => {
   const code: ErrorCode = e.code;
   if (typeof code === 'number') return code + 1;
-  const known: 'EINVAL' | 'ETOOBIG' | 'ETIMEDOUT' | 'ENETWORK' | 'EHTTP' | 'EPROTO' | 'ESTORAGE' = code;
+  const known: 'EINVAL' | 'ETOOBIG' | 'ETIMEDOUT' | 'ENETWORK' | 'EHTTP' | 'EPROTO' | 'ESTORAGE' | 'EFULL' | 'ECORRUPT' = code;
   // @ts-expect-error not a code the library reports
   const other: typeof code = 'ECONNRESET';
   return known + other;
 });
-export { p, secret, q };
+const queue = createQueue(c, { dir: '/tmp/q', maxBytes: 8192, full: 'refuse', report: (err: ClientError | null, m: QueuedMessage) => void (err ? m.payload : m.messageId) });
+const accepted: boolean = queue.publish('/p/d/user/x', 'reading', (err, m) => void (m && m.accepted));
+const flushed: Promise<void> = queue.flush();
+const st: QueueStatus = queue.status();
+// @ts-expect-error not a policy of the queue
+createQueue(c, { full: 'drop-newest' });
+queue.close();
+export { p, secret, q, accepted, flushed, st };
 `,
     );
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
