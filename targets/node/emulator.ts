@@ -345,7 +345,8 @@ export function loadDeviceFile(file: string): { devices: EmulatorDevice[]; produ
   try {
     content = JSON.parse(text);
   } catch (e) {
-    throw new Error(`devices file ${file} is not valid JSON: ${(e as Error).message}`);
+    // V8 quotes the text around the error: it may hold a secret
+    throw new Error(`devices file ${file} is not valid JSON: ${(e as Error).message.replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '')}`);
   }
   const shape = `devices file ${file} must hold a JSON array of devices, or an object with "devices" and/or "products"`;
   let devices: unknown = content;
