@@ -14,9 +14,12 @@ import { createServer } from 'https';
 import type { Server, ServerOptions } from 'https';
 import type { AddressInfo, Socket } from 'net';
 import { DEFAULT_CIPHERS } from 'tls';
-import { CA_CERT, SERVER_CERT, SERVER_KEY } from './emulator-certs';
+import { X509Certificate } from 'crypto';
+import { isIP } from 'net';
+import { CA_CERT, SERVER_CERT, SERVER_KEY, LOOPBACK_NAMES, generateCertificates, nameProblem } from './emulator-certs';
 
-export { CA_CERT, SERVER_CERT, SERVER_KEY } from './emulator-certs';
+export { CA_CERT, SERVER_CERT, SERVER_KEY, generateCertificates } from './emulator-certs';
+export type { GeneratedCertificates } from './emulator-certs';
 
 /** A device the emulator knows (as registered in the console). */
 export interface EmulatorDevice {
@@ -59,7 +62,18 @@ export interface EmulatorOptions {
   throttle?: { limit: number; window: number };
   /** The emulator's clock (timestamp rule, token expiry, throttle windows); default Date.now. */
   now?: () => number;
-  /** TLS key and certificate; default the bundled test certificates. */
+  /**
+   * The TLS certificates. 'generate': a CA and a server certificate made for this start (RSA
+   * 2048, see {@link generateCertificates}), covering localhost, 127.0.0.1, ::1, `host` (unless
+   * it is 0.0.0.0 or ::) and `names`; the CA's key is never kept, `ca` gives its certificate.
+   * 'bundled': the test certificates shipped with this package, whose key is public, for
+   * loopback only. Default: 'generate' when `names` is given or `host` is not a loopback
+   * address, else 'bundled' (it starts at once). Not used when `key` and `cert` are given.
+   */
+  tls?: 'generate' | 'bundled';
+  /** Host names and IP addresses a generated certificate covers besides the loopback ones and `host`. */
+  names?: string[];
+  /** TLS key and certificate, instead of `tls`. */
   key?: string;
   cert?: string;
   /** PEM a client must trust when `cert` is given; default `cert` itself (self-signed). */
@@ -178,6 +192,8 @@ export interface Emulator {
   port: number;
   /** PEM of the CA a client must trust. */
   ca: string;
+  /** The DNS names and IP addresses its certificate covers. */
+  names: string[];
   /** Every accepted publish, in order, exact bytes. */
   messages: RecordedMessage[];
   /** Every request received, in order. */
@@ -319,7 +335,7 @@ const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url');
 
 /** Start an emulator; resolves once it listens. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = new EmulatorServer(options);
+  const emulator = new EmulatorServer(options, await certificates(options));
   try {
     await emulator.listen(options.port ?? 0, options.host);
   } catch (e) {
@@ -327,6 +343,47 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throw e;
   }
   return emulator;
+}
+
+interface TlsMaterial {
+  key: string;
+  /** The chain served: the server certificate, then its issuer. */
+  cert: string;
+  ca: string;
+  names: string[];
+}
+
+const WILDCARDS = ['0.0.0.0', '::'];
+
+function isLoopback(host: string | undefined): boolean {
+  return !host || host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.split('.')[0] === '127');
+}
+
+/** The names a supplied certificate covers, read from its subjectAltName. */
+function certificateNames(pem: string): string[] {
+  try {
+    const san = new X509Certificate(pem).subjectAltName || '';
+    return san.split(', ').map((e) => e.replace(/^(DNS|IP Address):/, '')).filter((n) => n && !/^[A-Za-z ]+:/.test(n));
+  } catch {
+    return [];
+  }
+}
+
+/** The TLS material of a start: supplied, bundled, or generated now (see EmulatorOptions.tls). */
+async function certificates(o: EmulatorOptions): Promise<TlsMaterial> {
+  if (o.key && !o.cert) throw new TypeError('key needs cert');
+  if (o.cert) return { key: o.key || SERVER_KEY, cert: o.cert, ca: o.ca || o.cert, names: certificateNames(o.cert) };
+  if (o.tls !== undefined && o.tls !== 'generate' && o.tls !== 'bundled') throw new TypeError(`tls must be 'generate' or 'bundled', not ${JSON.stringify(o.tls)}`);
+  if (o.names !== undefined && !Array.isArray(o.names)) throw new TypeError('names must be an array of host names and IP addresses');
+  const generate = o.tls === 'generate' || (o.tls === undefined && (o.names !== undefined || !isLoopback(o.host)));
+  if (!generate) {
+    if (o.names && o.names.length) throw new TypeError("names need tls 'generate': the bundled certificate covers only localhost, 127.0.0.1 and ::1");
+    return { key: SERVER_KEY, cert: SERVER_CERT + '\n' + CA_CERT, ca: CA_CERT, names: LOOPBACK_NAMES.slice() };
+  }
+  const names = (o.names || []).slice();
+  if (o.host && WILDCARDS.indexOf(o.host) < 0 && !nameProblem(o.host)) names.unshift(o.host);
+  const g = await generateCertificates(names);
+  return { key: g.key, cert: g.cert + g.ca, ca: g.ca, names: g.names };
 }
 
 /**
@@ -632,6 +689,7 @@ class EmulatorServer implements Emulator {
   host = '';
   port = 0;
   readonly ca: string;
+  readonly names: string[];
   readonly messages: RecordedMessage[] = [];
   readonly requests: RecordedRequest[] = [];
   authCount = 0;
@@ -660,18 +718,19 @@ class EmulatorServer implements Emulator {
   /** Odd ids far above 2^53: never exactly representable as a double. */
   private nextId = BigInt('892687627916247040') + BigInt(randomInt(0, 2 ** 30)) * BigInt(2) + BigInt(1);
 
-  constructor(options: EmulatorOptions) {
+  constructor(options: EmulatorOptions, tls: TlsMaterial) {
     const file = options.devicesFile ? loadDeviceFile(options.devicesFile) : { devices: [], products: [] };
     (options.devices || []).concat(file.devices).forEach((d) => this.addDevice(d));
     (options.products || []).concat(file.products).forEach((p) => this.addProduct(p));
     this.now = options.now || Date.now;
     this.lifetime = options.tokenLifetime ?? DEFAULT_LIFETIME;
     this.throttle = options.throttle;
-    this.ca = options.cert ? options.ca || options.cert : CA_CERT;
+    this.ca = tls.ca;
+    this.names = tls.names;
     this.keep = options.keep ?? Infinity;
     // the chain, as real servers send it (leaf and issuer): Moddable's TLS checks the host name
     // only while walking a chain of two or more
-    this.tls = { key: options.key || SERVER_KEY, cert: options.cert || SERVER_CERT + '\n' + CA_CERT, ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS, minVersion: 'TLSv1.2' };
+    this.tls = { key: tls.key, cert: tls.cert, ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS, minVersion: 'TLSv1.2' };
   }
 
   /** Listens on `host`, or on 127.0.0.1 and (where the system has it) ::1 at the same port. */
@@ -683,8 +742,9 @@ class EmulatorServer implements Emulator {
       await this.serve(this.port, '::1').catch((e) => {
         if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT') throw e; // taken: fail, not serve half of localhost
       });
-    const loopback = !host || host === 'localhost';
-    this.url = `https://${loopback ? 'localhost' : host.indexOf(':') >= 0 ? `[${host}]` : host}:${this.port}`;
+    // a wildcard address is no address to connect to: name the loopback one, which the certificate covers
+    const named = !host || host === 'localhost' ? 'localhost' : host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    this.url = `https://${named.indexOf(':') >= 0 ? `[${named}]` : named}:${this.port}`;
   }
 
   private serve(port: number, host: string): Promise<Server> {
