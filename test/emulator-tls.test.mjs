@@ -1,10 +1,10 @@
-// The emulator's certificates made at start (generateCertificates and the `tls` option):
-// checked with Node's X509Certificate, OpenSSL's verify where it is installed, real TLS
-// connections that trust only the generated CA, and, where ESPRUINO_BIN is set, the Espruino
-// interpreter's TLS stack publishing through one.
+// The emulator's certificates made at start (generateCertificates and the `tls` option) and its
+// request log (onRequest, onTlsError): checked with Node's X509Certificate, OpenSSL's verify
+// where it is installed, real TLS connections that trust only the generated CA, and, where
+// ESPRUINO_BIN is set, the Espruino interpreter's TLS stack publishing through one.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -160,6 +160,91 @@ describe('emulator: certificates made at start', function () {
         (e) => (e.close(), expect.fail(JSON.stringify(options))),
         (e) => expect(e, JSON.stringify(options)).to.be.instanceOf(TypeError),
       );
+    }
+  });
+});
+
+describe('emulator: one log entry per request (onRequest, onTlsError)', function () {
+  this.timeout(30000);
+
+  it('reports each request once, with the device, code and messageId, and never a secret, token or sign', async () => {
+    const entries = [];
+    const tlsErrors = [];
+    const emu = await startEmulator({ devices: [DEVICE], onRequest: (e) => entries.push(e), onTlsError: (e) => tlsErrors.push(e) });
+    const dir = mkdtempSync(join(tmpdir(), 'aliyun-log-'));
+    const client = createClient({ ...DEVICE, endpoint: emu.url, ca: emu.ca, dir, retries: 0, timeout: 1000 });
+    try {
+      const r = await client.publish(TOPIC, 'logged');
+      await client.publish(`/sys/${DEVICE.productKey}/${DEVICE.deviceName}/thing/event/property/post`, '{"id":"x"}');
+      emu.fault({ type: 'status', status: 503 }, 'topic');
+      await client.publish(TOPIC, 'refused').catch((e) => e);
+      emu.fault({ type: 'drop' }, 'topic');
+      await client.publish(TOPIC, 'dropped').catch((e) => e);
+      await post(emu.url, '/nothing', { ca: emu.ca, body: 'abc' });
+      // a client that sends half a body, then goes away
+      await new Promise((resolve) => {
+        const s = tls.connect({ host: '127.0.0.1', port: emu.port, servername: 'localhost', ca: emu.ca }, () => {
+          s.write(`POST /auth HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"productKey"`);
+          setTimeout(() => s.destroy(), 100);
+        });
+        s.on('close', resolve);
+      });
+      // not HTTP at all
+      const raw = await new Promise((resolve) => {
+        let text = '';
+        const s = tls.connect({ host: '127.0.0.1', port: emu.port, servername: 'localhost', ca: emu.ca }, () => s.write('HELLO\r\n\r\n'));
+        s.on('data', (d) => (text += d));
+        s.on('close', () => resolve(text));
+      });
+      expect(raw).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      // a client that does not trust the CA
+      expect((await handshake(emu.port, { servername: 'localhost' })).error).to.equal('SELF_SIGNED_CERT_IN_CHAIN');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      const http = entries.filter((e) => e.method === 'POST');
+      expect(http.length, 'one entry per request received').to.equal(emu.requests.length);
+      expect(http.map((e) => e.path)).to.deep.equal(emu.requests.map((q) => q.path));
+      const [auth, first, thing, refused, dropped, notFound, gone] = http;
+      expect(auth).to.deep.include({ kind: 'auth', status: 200, code: 0, productKey: DEVICE.productKey, deviceName: DEVICE.deviceName, remoteAddress: '127.0.0.1' });
+      expect(first).to.deep.include({ kind: 'topic', topic: TOPIC, bytes: 6, status: 200, code: 0, message: 'success', messageId: r.messageId });
+      expect(thing.alink).to.deep.equal({ kind: 'property', error: { code: 460, message: 'request parameter error: id must be a string of 1 to 10 digits, at most 4294967295' } });
+      expect(refused).to.deep.include({ status: 503, fault: 'status' });
+      expect(refused).to.not.have.property('code');
+      expect(dropped).to.deep.include({ fault: 'drop' });
+      expect(dropped).to.not.have.property('status');
+      expect(notFound).to.deep.include({ status: 404, bytes: 3 });
+      expect(notFound).to.not.have.property('kind');
+      expect(gone).to.deep.include({ kind: 'auth', note: 'the client went away before the body ended' });
+      expect(gone).to.not.have.property('status');
+      const bad = entries.filter((e) => e.method === '');
+      expect(bad, JSON.stringify(bad)).to.have.length(1);
+      expect(bad[0]).to.deep.include({ status: 400, note: 'not a valid HTTP request (HPE_INVALID_METHOD)' });
+      expect(tlsErrors).to.have.length(1);
+      expect(tlsErrors[0].remoteAddress).to.equal('127.0.0.1');
+      expect(entries.length).to.equal(http.length + 1);
+      const all = JSON.stringify(entries) + JSON.stringify(tlsErrors);
+      const authBody = JSON.parse(emu.requests[0].body);
+      expect(all).to.not.include(DEVICE.deviceSecret);
+      expect(all).to.not.include(authBody.sign);
+      expect(all).to.not.include(emu.requests[1].headers.password);
+      expect(all).to.not.include('logged');
+    } finally {
+      client.close();
+      await emu.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a callback that throws does not stop the emulator', async () => {
+    const emu = await startEmulator({ devices: [DEVICE], onRequest: () => { throw new Error('logger broke'); }, onTlsError: () => { throw new Error('logger broke'); } });
+    try {
+      expect((await post(emu.url, '/nothing', { ca: emu.ca })).status).to.equal(404);
+      await handshake(emu.port, { servername: 'localhost' });
+      const body = JSON.stringify({ productKey: DEVICE.productKey, deviceName: DEVICE.deviceName, clientId: 'c', sign: createHmac('md5', DEVICE.deviceSecret).update(`clientIdcdeviceName${DEVICE.deviceName}productKey${DEVICE.productKey}`).digest('hex') });
+      const r = await post(emu.url, '/auth', { ca: emu.ca, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, body });
+      expect(JSON.parse(r.text).code).to.equal(0);
+    } finally {
+      await emu.close();
     }
   });
 });
