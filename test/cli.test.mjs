@@ -83,6 +83,18 @@ describe('command line: conventions', () => {
     }
   });
 
+  it('a reader that goes away (| head -1) ends it quietly', async () => {
+    const r = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [cli, '--help'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stdout.destroy(); // before it writes: its write fails with EPIPE
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stderr }));
+    });
+    expect(r.stderr).to.equal('');
+    expect(r.status).to.equal(0);
+  });
+
   it('--version prints the package version', async () => {
     const r = await run(['--version']);
     expect(r.status).to.equal(0);
@@ -598,7 +610,7 @@ describe('command line: the emulator command', function () {
     expect(r.stderr).to.not.include('s3cret');
   });
 
-  it('--port, and PORT for compatibility (the flag wins); a port in use is exit 3', async () => {
+  it('--port, and PORT for compatibility (the flag wins); a port in use is exit 3, a CA it cannot write 5', async () => {
     const free = async () => {
       const s = net.createServer();
       await new Promise((r) => s.listen(0, '127.0.0.1', r));
@@ -618,6 +630,9 @@ describe('command line: the emulator command', function () {
     expect(JSON.parse(emu.lines[0]).port).to.equal(b);
     await emu.stop();
     expectUsageError(await run(['emulator'], { env: cleanEnv({ PORT: 'http' }) }), /PORT must be a port number/);
+    const unwritable = await run(['emulator', devicesFile(), '--port', '0', '--ca-out', join(dir, 'no-such-dir', 'ca.pem')]);
+    expect(unwritable.status).to.equal(5);
+    expect(unwritable.stderr).to.match(/cannot write the CA to .*no-such-dir/);
   });
 
   it('--host 0.0.0.0 --name: a certificate made at this start for those names and this machine\'s addresses, trusted through the CA it wrote only', async () => {

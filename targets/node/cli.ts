@@ -182,7 +182,7 @@ function clean(s: string, max = 300): string {
  * __proto__ are plain keys, and errors give a line and column, never the text itself (a device
  * file holds secrets).
  */
-export function parseJson(text: string, floats: boolean, what: string): unknown {
+function parseJson(text: string, floats: boolean, what: string): unknown {
   let i = 0;
   const problem = (message: string): never => {
     const before = text.slice(0, i);
@@ -946,6 +946,12 @@ function errorLine(e: Failure): string {
   if (e.code === 'EUSAGE') return e.message + (current && !/\(see /.test(e.message) ? ` (see ${NAME} ${current} --help)` : '');
   return e.code === undefined ? e.message : `${e.code}: ${e.message}`;
 }
+
+// a reader that went away (`| head -1`): stop quietly, as a tool killed by SIGPIPE does
+process.stdout.on('error', (e: Error & { code?: string }) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+});
 
 main(args).then(
   (status) => {
