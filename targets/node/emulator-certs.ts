@@ -48,9 +48,10 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
  * xn-- form), at most 253 characters.
  */
 export function nameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || name === '') return 'an empty name';
-  if (name.indexOf('%') >= 0) return `${JSON.stringify(name)}: an address with a zone cannot be in a certificate`;
-  if (isIP(name)) return undefined;
+  if (typeof name !== 'string') return `${typeof name}: a name must be a string`;
+  if (name === '') return 'an empty name';
+  if (name.indexOf('%') >= 0 && isIP(name.split('%')[0])) return `${JSON.stringify(name)}: an address with a zone cannot be in a certificate`;
+  if (isIP(name) && name.indexOf('%') < 0) return undefined;
   const host = name.replace(/\.$/, '');
   if (host.length > 253 || !host.split('.').every((l) => LABEL.test(l))) return `${JSON.stringify(name)} is neither an IP address nor a host name (letters, digits, hyphens and dots)`;
   return undefined;
