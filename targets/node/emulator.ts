@@ -4,7 +4,8 @@
  * its product's secret gets its own), for integration tests, demos, and trying a device offline.
  * Publishes to thing-model topics (properties, events, OTA version reports) are also parsed as
  * Alink JSON and recorded with the error the service would put on the reply topic, if any. It
- * checks signs with Node's own crypto, never with this project's hashes, and prints nothing.
+ * checks signs with Node's own crypto, never with this project's hashes, and prints nothing
+ * (`onRequest` and `onTlsError` let a caller log what it receives).
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'crypto';
 import { readFileSync } from 'fs';
@@ -14,9 +15,12 @@ import { createServer } from 'https';
 import type { Server, ServerOptions } from 'https';
 import type { AddressInfo, Socket } from 'net';
 import { DEFAULT_CIPHERS } from 'tls';
-import { CA_CERT, SERVER_CERT, SERVER_KEY } from './emulator-certs';
+import { X509Certificate } from 'crypto';
+import { isIP } from 'net';
+import { CA_CERT, SERVER_CERT, SERVER_KEY, LOOPBACK_NAMES, generateCertificates, nameProblem } from './emulator-certs';
 
-export { CA_CERT, SERVER_CERT, SERVER_KEY } from './emulator-certs';
+export { CA_CERT, SERVER_CERT, SERVER_KEY, generateCertificates } from './emulator-certs';
+export type { GeneratedCertificates } from './emulator-certs';
 
 /** A device the emulator knows (as registered in the console). */
 export interface EmulatorDevice {
@@ -59,11 +63,29 @@ export interface EmulatorOptions {
   throttle?: { limit: number; window: number };
   /** The emulator's clock (timestamp rule, token expiry, throttle windows); default Date.now. */
   now?: () => number;
-  /** TLS key and certificate; default the bundled test certificates. */
+  /**
+   * The TLS certificates. 'generate': a CA and a server certificate made for this start (RSA
+   * 2048, see {@link generateCertificates}), covering localhost, 127.0.0.1, ::1, `host` (unless
+   * it is 0.0.0.0 or ::) and `names`; the CA's key is never kept, `ca` gives its certificate.
+   * 'bundled': the test certificates shipped with this package, whose key is public, for
+   * loopback only. Default: 'generate' when `names` is given or `host` is not a loopback
+   * address, else 'bundled' (it starts at once). Not used when `key` and `cert` are given.
+   */
+  tls?: 'generate' | 'bundled';
+  /** Host names and IP addresses a generated certificate covers besides the loopback ones and `host`. */
+  names?: string[];
+  /** TLS key and certificate, instead of `tls`. */
   key?: string;
   cert?: string;
   /** PEM a client must trust when `cert` is given; default `cert` itself (self-signed). */
   ca?: string;
+  /**
+   * Called once for each request, when it is answered or given up, with what a log line needs;
+   * it never holds a secret, token, sign or payload. A throw from it is ignored.
+   */
+  onRequest?: (entry: RequestLogEntry) => void;
+  /** Called for each connection whose TLS handshake failed (a board that does not trust `ca`, say). */
+  onTlsError?: (entry: TlsErrorEntry) => void;
   /**
    * How many of the newest entries `messages`, `requests`, `registrations` and `alink` each keep
    * (older ones are dropped); default all. A long-running emulator sets it to bound its memory.
@@ -94,6 +116,48 @@ export interface RecordedRequest {
   body: Buffer;
   /** The business code answered, if any. */
   code?: number;
+}
+
+/** One request, as {@link EmulatorOptions.onRequest} reports it. */
+export interface RequestLogEntry {
+  /** The emulator's clock when it was answered or given up. */
+  time: number;
+  /** The client's address. */
+  remoteAddress: string;
+  method: string;
+  /** The raw request target, query string included. */
+  path: string;
+  /** 'auth', 'register' (`/auth/register/device`), 'topic' (a publish), or undefined for any other path (404). */
+  kind?: 'auth' | 'register' | 'topic';
+  /** A publish's topic, decoded. */
+  topic?: string;
+  /** Bytes of body received. */
+  bytes: number;
+  /** The HTTP status sent; undefined when nothing was sent. */
+  status?: number;
+  /** The business code and message answered, if any. */
+  code?: number;
+  message?: string;
+  /** The messageId answered, in decimal. */
+  messageId?: string;
+  /** The device, where the request named one (an /auth's or a registration's fields) or its token did. */
+  productKey?: string;
+  deviceName?: string;
+  /** The fault that shaped the answer, if one was queued. */
+  fault?: Fault['type'];
+  /** For a thing-model publish: what the emulator made of its Alink JSON. */
+  alink?: { kind: AlinkRecord['kind']; identifier?: string; error?: { code: number; message: string } };
+  /** Why no normal answer was sent: the body never ended, it was far too large, an internal error. */
+  note?: string;
+}
+
+/** A connection whose TLS handshake failed, as {@link EmulatorOptions.onTlsError} reports it. */
+export interface TlsErrorEntry {
+  time: number;
+  remoteAddress: string;
+  /** Node's error code, e.g. ERR_SSL_TLSV1_ALERT_UNKNOWN_CA or ECONNRESET. */
+  code?: string;
+  message: string;
 }
 
 /** A dynamic registration request the emulator processed. */
@@ -178,6 +242,8 @@ export interface Emulator {
   port: number;
   /** PEM of the CA a client must trust. */
   ca: string;
+  /** The DNS names and IP addresses its certificate covers. */
+  names: string[];
   /** Every accepted publish, in order, exact bytes. */
   messages: RecordedMessage[];
   /** Every request received, in order. */
@@ -317,9 +383,18 @@ const deviceKey = (productKey: string, deviceName: string) => productKey + '\u00
 const mediaType = (h: string | undefined) => (h || '').split(';')[0].trim().toLowerCase();
 const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url');
 
+/** Runs a caller's callback: what it throws must not stop the emulator. */
+function quietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // ignored, as documented
+  }
+}
+
 /** Start an emulator; resolves once it listens. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = new EmulatorServer(options);
+  const emulator = new EmulatorServer(options, await certificates(options));
   try {
     await emulator.listen(options.port ?? 0, options.host);
   } catch (e) {
@@ -327,6 +402,47 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throw e;
   }
   return emulator;
+}
+
+interface TlsMaterial {
+  key: string;
+  /** The chain served: the server certificate, then its issuer. */
+  cert: string;
+  ca: string;
+  names: string[];
+}
+
+const WILDCARDS = ['0.0.0.0', '::'];
+
+function isLoopback(host: string | undefined): boolean {
+  return !host || host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.split('.')[0] === '127');
+}
+
+/** The names a supplied certificate covers, read from its subjectAltName. */
+function certificateNames(pem: string): string[] {
+  try {
+    const san = new X509Certificate(pem).subjectAltName || '';
+    return san.split(', ').map((e) => e.replace(/^(DNS|IP Address):/, '')).filter((n) => n && !/^[A-Za-z ]+:/.test(n));
+  } catch {
+    return [];
+  }
+}
+
+/** The TLS material of a start: supplied, bundled, or generated now (see EmulatorOptions.tls). */
+async function certificates(o: EmulatorOptions): Promise<TlsMaterial> {
+  if (o.key && !o.cert) throw new TypeError('key needs cert');
+  if (o.cert) return { key: o.key || SERVER_KEY, cert: o.cert, ca: o.ca || o.cert, names: certificateNames(o.cert) };
+  if (o.tls !== undefined && o.tls !== 'generate' && o.tls !== 'bundled') throw new TypeError(`tls must be 'generate' or 'bundled', not ${JSON.stringify(o.tls)}`);
+  if (o.names !== undefined && !Array.isArray(o.names)) throw new TypeError('names must be an array of host names and IP addresses');
+  const generate = o.tls === 'generate' || (o.tls === undefined && (o.names !== undefined || !isLoopback(o.host)));
+  if (!generate) {
+    if (o.names && o.names.length) throw new TypeError("names need tls 'generate': the bundled certificate covers only localhost, 127.0.0.1 and ::1");
+    return { key: SERVER_KEY, cert: SERVER_CERT + '\n' + CA_CERT, ca: CA_CERT, names: LOOPBACK_NAMES.slice() };
+  }
+  const names = (o.names || []).slice();
+  if (o.host && WILDCARDS.indexOf(o.host) < 0 && !nameProblem(o.host)) names.unshift(o.host);
+  const g = await generateCertificates(names);
+  return { key: g.key, cert: g.cert + g.ca, ca: g.ca, names: g.names };
 }
 
 /**
@@ -345,7 +461,8 @@ export function loadDeviceFile(file: string): { devices: EmulatorDevice[]; produ
   try {
     content = JSON.parse(text);
   } catch (e) {
-    throw new Error(`devices file ${file} is not valid JSON: ${(e as Error).message}`);
+    // V8 quotes the text around the error: it may hold a secret
+    throw new Error(`devices file ${file} is not valid JSON: ${(e as Error).message.replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '')}`);
   }
   const shape = `devices file ${file} must hold a JSON array of devices, or an object with "devices" and/or "products"`;
   let devices: unknown = content;
@@ -631,6 +748,7 @@ class EmulatorServer implements Emulator {
   host = '';
   port = 0;
   readonly ca: string;
+  readonly names: string[];
   readonly messages: RecordedMessage[] = [];
   readonly requests: RecordedRequest[] = [];
   authCount = 0;
@@ -652,6 +770,11 @@ class EmulatorServer implements Emulator {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly servers: Server[] = [];
   private readonly tls: ServerOptions;
+  private readonly onRequest?: (entry: RequestLogEntry) => void;
+  private readonly onTlsError?: (entry: TlsErrorEntry) => void;
+  private readonly logged = new WeakSet<RequestLogEntry>();
+  /** Connections that have had a request: the request itself reports a close in its body. */
+  private readonly started = new WeakSet<Socket>();
   private readonly keep: number;
   private readonly now: () => number;
   private readonly lifetime: number;
@@ -659,18 +782,21 @@ class EmulatorServer implements Emulator {
   /** Odd ids far above 2^53: never exactly representable as a double. */
   private nextId = BigInt('892687627916247040') + BigInt(randomInt(0, 2 ** 30)) * BigInt(2) + BigInt(1);
 
-  constructor(options: EmulatorOptions) {
+  constructor(options: EmulatorOptions, tls: TlsMaterial) {
     const file = options.devicesFile ? loadDeviceFile(options.devicesFile) : { devices: [], products: [] };
     (options.devices || []).concat(file.devices).forEach((d) => this.addDevice(d));
     (options.products || []).concat(file.products).forEach((p) => this.addProduct(p));
     this.now = options.now || Date.now;
     this.lifetime = options.tokenLifetime ?? DEFAULT_LIFETIME;
     this.throttle = options.throttle;
-    this.ca = options.cert ? options.ca || options.cert : CA_CERT;
+    this.ca = tls.ca;
+    this.names = tls.names;
+    this.onRequest = options.onRequest;
+    this.onTlsError = options.onTlsError;
     this.keep = options.keep ?? Infinity;
     // the chain, as real servers send it (leaf and issuer): Moddable's TLS checks the host name
     // only while walking a chain of two or more
-    this.tls = { key: options.key || SERVER_KEY, cert: options.cert || SERVER_CERT + '\n' + CA_CERT, ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS, minVersion: 'TLSv1.2' };
+    this.tls = { key: tls.key, cert: tls.cert, ciphers: DEFAULT_CIPHERS + ':' + RSA_KX_CIPHERS, minVersion: 'TLSv1.2' };
   }
 
   /** Listens on `host`, or on 127.0.0.1 and (where the system has it) ::1 at the same port. */
@@ -682,14 +808,28 @@ class EmulatorServer implements Emulator {
       await this.serve(this.port, '::1').catch((e) => {
         if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT') throw e; // taken: fail, not serve half of localhost
       });
-    const loopback = !host || host === 'localhost';
-    this.url = `https://${loopback ? 'localhost' : host.indexOf(':') >= 0 ? `[${host}]` : host}:${this.port}`;
+    // a wildcard address is no address to connect to: name the loopback one, which the certificate covers
+    const named = !host || host === 'localhost' ? 'localhost' : host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    this.url = `https://${named.indexOf(':') >= 0 ? `[${named}]` : named}:${this.port}`;
   }
 
   private serve(port: number, host: string): Promise<Server> {
-    const server = createServer(this.tls, (req, res) => this.handle(req, res).catch(() => this.fail(res)));
-    server.on('connection', (s: Socket) => this.track(s));
+    const server = createServer(this.tls, (req, res) => this.request(req, res));
+    const onTlsError = this.onTlsError;
+    // a failed handshake's socket is closed by the time it is reported: keep its peer's address
+    const peers = new WeakMap<Socket, string>();
+    server.on('connection', (s: Socket) => {
+      this.track(s);
+      if (onTlsError) peers.set(s, s.remoteAddress || '');
+    });
     server.on('secureConnection', (s: Socket) => this.track(s));
+    if (onTlsError)
+      server.on('tlsClientError', (err: Error & { code?: string }, s: Socket & { _parent?: Socket }) => {
+        const entry: TlsErrorEntry = { time: this.now(), remoteAddress: (s._parent && peers.get(s._parent)) || s.remoteAddress || '', message: err.message };
+        if (err.code) entry.code = err.code;
+        quietly(() => onTlsError(entry));
+      });
+    if (this.onRequest) server.on('clientError', (err: Error & { code?: string }, s: Socket) => this.badRequest(err, s));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -789,20 +929,67 @@ class EmulatorServer implements Emulator {
     return (productKey === undefined || t.productKey === productKey) && (deviceName === undefined || t.deviceName === deviceName);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private request(req: IncomingMessage, res: ServerResponse): void {
+    this.started.add(req.socket);
+    const entry: RequestLogEntry = { time: 0, remoteAddress: req.socket.remoteAddress || '', method: req.method || '', path: req.url || '', bytes: 0 };
+    this.handle(req, res, entry).catch(() => {
+      this.fail(res);
+      this.log(entry, 'internal error: answered 10000 or closed');
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry): Promise<void> {
     const kind = kindOf(req);
-    const record: RecordedRequest = { method: req.method || '', path: req.url || '', headers: { ...req.headers }, body: Buffer.alloc(0) };
+    if (kind) entry.kind = kind;
+    const url = req.url || '';
+    const topic = kind === 'topic' && url.indexOf('?') < 0 ? decodeTopic(url) : undefined;
+    if (topic !== undefined) entry.topic = topic;
+    const record: RecordedRequest = { method: req.method || '', path: url, headers: { ...req.headers }, body: Buffer.alloc(0) };
     this.record(this.requests, record);
     const body = await readBody(req, kind === 'topic' ? PAYLOAD_LIMIT : AUTH_LIMIT);
     record.body = body.data;
-    if (!body.complete && !body.flood) return; // the client went away
-    if (!kind) return send(res, 404, JSON_TYPE, '{"code":404,"message":"not found"}', body.flood);
+    entry.bytes = body.size;
+    if (!body.complete && !body.flood) return this.log(entry, 'the client went away before the body ended');
+    if (body.flood) entry.note = 'body far over the limit: connection closed';
+    if (!kind) {
+      send(res, 404, JSON_TYPE, '{"code":404,"message":"not found"}', body.flood);
+      entry.status = 404;
+      return this.log(entry);
+    }
     const fault = this.takeFault(kind);
-    if (fault && this.preempt(fault, kind, res, record)) return;
-    const answer = kind === 'auth' ? this.auth(req, body) : kind === 'register' ? this.register(req, body) : this.withId(this.topic(req, body));
+    if (fault) entry.fault = fault.type;
+    if (fault && this.preempt(fault, kind, res, record, entry)) return this.log(entry);
+    const answer = kind === 'auth' ? this.auth(req, body, entry) : kind === 'register' ? this.register(req, body, entry) : this.withId(this.topic(req, body, entry));
     record.code = answer.code;
-    const text = kind === 'register' ? registerText(answer) : replyText(answer, !fault || fault.type !== 'noMessageId');
+    const withMessageId = !fault || fault.type !== 'noMessageId';
+    Object.assign(entry, { status: 200, code: answer.code, message: answer.message });
+    if (answer.messageId !== undefined && withMessageId) entry.messageId = String(answer.messageId);
+    const text = kind === 'register' ? registerText(answer) : replyText(answer, withMessageId);
     this.deliver(res, text, fault, body.flood);
+    this.log(entry);
+  }
+
+  /** Reports a request once, when it is answered or given up. */
+  private log(entry: RequestLogEntry, note?: string): void {
+    const onRequest = this.onRequest;
+    if (!onRequest || this.logged.has(entry)) return;
+    this.logged.add(entry);
+    if (note) entry.note = note;
+    entry.time = this.now();
+    quietly(() => onRequest(entry));
+  }
+
+  /** An HTTP request Node could not parse: answered as Node does, and logged. */
+  private badRequest(err: Error & { code?: string }, s: Socket): void {
+    // a reset, or a close in the middle of a request already reported
+    const reset = err.code === 'ECONNRESET' || (err.code === 'HPE_INVALID_EOF_STATE' && this.started.has(s));
+    const entry: RequestLogEntry = { time: 0, remoteAddress: s.remoteAddress || '', method: '', path: '', bytes: 0 };
+    if (!reset && s.writable && s.bytesWritten === 0) {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      entry.status = status;
+      s.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+    } else s.destroy();
+    if (!reset) this.log(entry, `not a valid HTTP request (${err.code || err.message})`);
   }
 
   private fail(res: ServerResponse): void {
@@ -820,7 +1007,7 @@ class EmulatorServer implements Emulator {
   }
 
   /** Faults that answer instead of processing the request; true when handled. */
-  private preempt(fault: Fault, kind: Kind, res: ServerResponse, record: RecordedRequest): boolean {
+  private preempt(fault: Fault, kind: Kind, res: ServerResponse, record: RecordedRequest, entry: RequestLogEntry): boolean {
     switch (fault.type) {
       case 'drop':
         return true;
@@ -829,14 +1016,18 @@ class EmulatorServer implements Emulator {
         return true;
       case 'status':
         sendStatus(res, fault.status);
+        entry.status = fault.status;
         return true;
       case 'garbage':
         sendGarbage(res);
+        entry.status = 200;
         return true;
       case 'code': {
         const r = kind === 'register' ? registerReply(fault.code, fault.message) : reply(fault.code, fault.message);
         record.code = r.code;
         send(res, 200, JSON_TYPE, kind === 'register' ? registerText(r) : replyText(kind === 'topic' ? this.withId(r) : r));
+        Object.assign(entry, { status: 200, code: r.code, message: r.message });
+        if (r.messageId !== undefined) entry.messageId = String(r.messageId);
         return true;
       }
       default:
@@ -888,12 +1079,13 @@ class EmulatorServer implements Emulator {
     return ++w.count > this.throttle.limit;
   }
 
-  private auth(req: IncomingMessage, body: Body): Reply {
+  private auth(req: IncomingMessage, body: Body, entry: RequestLogEntry): Reply {
     const sized = req.headers['content-length'] !== undefined && body.size <= AUTH_LIMIT;
     const p = sized && mediaType(req.headers['content-type']) === JSON_TYPE ? authParams(body.data) : undefined;
     if (!p) return reply(10001);
     const productKey = p.productKey as string;
     const deviceName = p.deviceName as string;
+    Object.assign(entry, { productKey, deviceName });
     if (this.throttled(productKey, deviceName)) return reply(40000);
     const device = this.devices.get(deviceKey(productKey, deviceName));
     if (!device || !this.signOk(p, device.deviceSecret) || !this.fresh(p.timestamp)) return reply(20000);
@@ -902,11 +1094,13 @@ class EmulatorServer implements Emulator {
   }
 
   /** `/auth/register/device`, recorded in `registrations`. */
-  private register(req: IncomingMessage, body: Body): Reply {
+  private register(req: IncomingMessage, body: Body, log: RequestLogEntry): Reply {
     const r = this.registration(req, body);
     const entry: RecordedRegistration = { ...registerFields(body.data), code: r.code, time: this.now() };
     if (r.data) entry.deviceSecret = r.data.deviceSecret;
     this.record(this.registrations, entry);
+    if (entry.productKey) log.productKey = entry.productKey;
+    if (entry.deviceName) log.deviceName = entry.deviceName;
     return r;
   }
 
@@ -990,9 +1184,10 @@ class EmulatorServer implements Emulator {
     return t.expired || t.expire <= this.now() ? 20001 : t;
   }
 
-  private topic(req: IncomingMessage, body: Body): Reply {
+  private topic(req: IncomingMessage, body: Body, entry: RequestLogEntry): Reply {
     const t = this.session(req.headers.password);
     if (typeof t === 'number') return reply(t);
+    Object.assign(entry, { productKey: t.productKey, deviceName: t.deviceName });
     if (this.throttled(t.productKey, t.deviceName)) return reply(40000);
     const url = req.url || '';
     const topic = url.indexOf('?') < 0 ? decodeTopic(url) : undefined;
@@ -1007,12 +1202,15 @@ class EmulatorServer implements Emulator {
     const { productKey, deviceName } = t;
     this.record(this.messages, { productKey, deviceName, topic: topic as string, body: body.data, messageId: String(r.messageId), time: this.now() });
     const thing = alinkTopic(topic as string);
-    if (thing) this.thingModel(productKey, deviceName, thing.kind, thing.identifier, body.data, String(r.messageId));
+    if (thing) {
+      const a = this.thingModel(productKey, deviceName, thing.kind, thing.identifier, body.data, String(r.messageId));
+      entry.alink = { kind: a.kind, ...(a.identifier !== undefined ? { identifier: a.identifier } : {}), ...(a.error ? { error: a.error } : {}) };
+    }
     return r;
   }
 
   /** Parse and record a thing-model publish; an accepted one updates the device's state. */
-  private thingModel(productKey: string, deviceName: string, kind: AlinkKind, identifier: string | undefined, body: Buffer, messageId: string): void {
+  private thingModel(productKey: string, deviceName: string, kind: AlinkKind, identifier: string | undefined, body: Buffer, messageId: string): AlinkRecord {
     const now = this.now();
     const key = deviceKey(productKey, deviceName);
     const parsed = parseAlink(body, kind, identifier, now);
@@ -1023,7 +1221,7 @@ class EmulatorServer implements Emulator {
     if (!parsed.error && seen.has(parsed.id)) parsed.error = alinkParam('id already used by this device within 24 hours');
     const entry: AlinkRecord = { productKey, deviceName, kind, ...(identifier !== undefined ? { identifier } : {}), ...parsed, messageId, time: now };
     this.record(this.alink, entry);
-    if (entry.error) return;
+    if (entry.error) return entry;
     this.seenIds.set(key, seen.set(parsed.id, now));
     const params = parsed.params as Params;
     if (kind === 'property') {
@@ -1041,5 +1239,6 @@ class EmulatorServer implements Emulator {
       const report = module === undefined ? { version: params.version as string } : { version: params.version as string, module };
       this.versions.set(key + '\u0000' + (module || 'default'), report);
     }
+    return entry;
   }
 }
