@@ -4,6 +4,7 @@
  * demo. Output for people by default, one JSON object with --json; the exit status tells the
  * class of failure (see EXIT). The device secret is never printed or logged.
  */
+import type { SignMethod } from '../../src/types';
 import { closeSync, fstatSync, lstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -484,7 +485,7 @@ async function registerCommand(p: Parsed): Promise<void> {
     productSecret: d.productSecret,
     ...(d.registerEndpoint ? { endpoint: d.registerEndpoint } : {}),
     ...(d.region ? { region: d.region } : {}),
-    ...(d.signMethod ? { signMethod: d.signMethod } : {}),
+    ...(d.signMethod ? { signMethod: d.signMethod as SignMethod } : {}), // checked by the library
     ...(d.ca ? { ca: caText(d) } : {}),
     ...(has(p, 'timeout') ? { timeout: integer(p, 'timeout') } : {}),
     ...(has(p, 'retries') ? { retries: integer(p, 'retries') } : {}),
