@@ -7,6 +7,7 @@ declare var setTimeout: (fn: () => void, ms: number) => unknown;
 var CLOCK_SET = 1577836800000; // 2020-01-01: an earlier clock has not been set
 var DAY = 86400000;
 var FLOAT = {}; // the tag of float()'s values
+var has = FLOAT.hasOwnProperty; // not the value's own: a property may be named "hasOwnProperty"
 
 export interface ThingOptions {
   productKey: string;
@@ -52,7 +53,7 @@ export function alinkJSON(v: any): string {
   if (v === null || v === true || v === false) return "" + v;
   if (!v || typeof v != "object") throw error("EINVAL", "bad value " + (typeof v == "number" ? v : typeof v));
   n = v instanceof Array;
-  for (k in v) if (v.hasOwnProperty(k)) out.push((n ? "" : quote(k) + ":") + alinkJSON(v[k]));
+  for (k in v) if (has.call(v, k)) out.push((n ? "" : quote(k) + ":") + alinkJSON(v[k]));
   return n ? "[" + out + "]" : "{" + out + "}";
 }
 
@@ -117,7 +118,7 @@ export function thing(client: Client, o: ThingOptions, later?: (fn: () => void, 
       send("/sys" + own + "/thing/event/property/post", function () {
         var t = now(), k, v: any;
         object(params, "params");
-        for (k in params) if ((v = params[k]) && typeof v == "object" && v.hasOwnProperty("time")) checkTime(v.time, t);
+        for (k in params) if ((v = params[k]) && typeof v == "object" && has.call(v, "time")) checkTime(v.time, t);
         return alink("property", alinkJSON(params));
       }, cb);
     },

@@ -267,6 +267,12 @@ describe('dynamic registration and the thing model (Node)', function () {
       expect(emu.alink[0].error).to.equal(undefined);
     });
 
+    it('properties named like Object.prototype methods are written as any other', async () => {
+      await t.post({ hasOwnProperty: 1, toString: { value: 'x', time: Date.now() }, constructor: [1, 2] });
+      expect(body(0)).to.include('"params":{"hasOwnProperty":1,"toString":{"value":"x","time":');
+      expect(body(0)).to.include('"constructor":[1,2]');
+    });
+
     it('a float keeps its point whatever its size, and its digits', async () => {
       const values = [0, -0, 1, -7, 1e21, 1.5e-7, 123456789, 2 ** 53, 0.1 + 0.2];
       await t.post(Object.fromEntries(values.map((v, i) => ['f' + i, float(v)])));
