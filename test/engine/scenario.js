@@ -59,7 +59,7 @@ H.step("sign", function (done) {
 });
 
 function options(extra) {
-  var o = { productKey: INPUT.device.productKey, deviceName: INPUT.device.deviceName, deviceSecret: INPUT.device.deviceSecret, backoff: 1, timeout: 3000 }, k;
+  var o = { productKey: INPUT.device.productKey, deviceName: INPUT.device.deviceName, deviceSecret: INPUT.device.deviceSecret, backoff: 1, timeout: ENGINE == "espruino" ? 15000 : 3000 }, k; // Espruino: real timers, on a machine that may be busy
   o.now = function () {
     return INPUT.now;
   };
