@@ -2,7 +2,8 @@
 // the emulator: an app that includes the package's build/moddable/manifest.json, built with
 // mcconfig and launched twice. TLS is verified against the emulator's CA, given as a resource.
 // Runs where MODDABLE points at an SDK with its tools built (mcconfig, mcsim) and Xvfb is
-// installed; skipped otherwise.
+// installed; skipped otherwise. The example app (examples/moddable) is built and run the same
+// way, and built for ESP32 where IDF_PATH points at an ESP-IDF (skipped otherwise).
 import { createRequire } from 'node:module';
 import { spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -124,13 +125,34 @@ function writeApp(app, store, ca, manifest = 'manifest.json') {
   writeFileSync(join(app, 'emulator-ca.der'), new X509Certificate(ca).raw);
 }
 
-/** Builds main.js `source` with mcconfig into `out`; returns the path of mc.so. */
-function build(app, out, source) {
-  writeFileSync(join(app, 'main.js'), source);
-  mkdirSync(out, { recursive: true });
-  const b = spawnSync(join(TOOLS, 'mcconfig'), ['-d', '-m', '-p', 'lin', '-t', 'build', '-o', out], {
-    cwd: app, env: { ...process.env, PATH: `${TOOLS}:${process.env.PATH}` }, encoding: 'utf8', timeout: 180000, maxBuffer: 1 << 26, // the compiler warns a lot
+/** Runs mcconfig in `app` with `args` (options, then config overrides `key=value`). */
+function mcconfig(app, args, env = {}, timeout = 180000) {
+  return spawnSync(join(TOOLS, 'mcconfig'), args, {
+    cwd: app, env: { ...process.env, ...env, PATH: `${TOOLS}:${process.env.PATH}` }, encoding: 'utf8', timeout, maxBuffer: 1 << 26, // the compiler warns a lot
   });
+}
+
+/**
+ * Builds examples/moddable for the simulator as a user's app that includes it: its manifest,
+ * main.js and resources as they are, the package's manifest from this repository's build (the
+ * ALIYUN_IOT_HTTP variable the example reads), the emulator's CA added as a resource, a private
+ * Preference file, and `config` given on the command line. Returns the path of mc.so.
+ */
+function buildExample(app, out, store, ca, config) {
+  writeFileSync(join(app, 'manifest.json'), JSON.stringify({
+    include: [join(root, 'examples', 'moddable', 'manifest.json')],
+    resources: { '*': ['./emulator-ca'] },
+    config: { file: { root: store + '/' } },
+  }, null, 2));
+  writeFileSync(join(app, 'emulator-ca.der'), new X509Certificate(ca).raw);
+  return build(app, out, null, config, { ALIYUN_IOT_HTTP: join(root, 'build', 'moddable') });
+}
+
+/** Builds main.js `source` with mcconfig into `out`; returns the path of mc.so. */
+function build(app, out, source, config = [], env = {}) {
+  if (source != null) writeFileSync(join(app, 'main.js'), source);
+  mkdirSync(out, { recursive: true });
+  const b = mcconfig(app, ['-d', '-m', '-p', 'lin', '-t', 'build', '-o', out, ...config], env);
   const so = join(out, 'bin', 'lin', 'mc', 'debug', basename(app), 'mc.so'); // named after the app's folder
   const errors = `${b.stdout || ''}${b.stderr || ''}`.split('\n').filter((l) => /error|undefined|not found/i.test(l) && !/ssl\/error|error\.c|-Werror/.test(l));
   expect(existsSync(so), `mcconfig built ${so} (${b.error ? b.error.message : 'exit ' + b.status})\n${errors.join('\n')}\n${(b.stderr || '').slice(-1500)}`).to.equal(true);
@@ -151,8 +173,11 @@ function startXvfb() {
   });
 }
 
-/** Runs mc.so in mcsim until it traces its result line (or 60 s pass); resolves with the output. */
-function launch(so, display, xdg) {
+/**
+ * Runs mc.so in mcsim until it traces its result line, or `until(output)` holds (or 60 s pass);
+ * resolves with the output.
+ */
+function launch(so, display, xdg, until = (out) => /@@SIM .*\n/.test(out)) {
   return new Promise((resolve) => {
     const env = { ...process.env, DISPLAY: display, XDG_CONFIG_HOME: xdg, XSBUG_HOST: '127.0.0.1', XSBUG_PORT: '1', NO_AT_BRIDGE: '1' };
     const sim = spawn('stdbuf', ['-oL', join(TOOLS, 'mcsim'), so], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -161,13 +186,13 @@ function launch(so, display, xdg) {
     const timer = setTimeout(stop, 60000);
     sim.stdout.setEncoding('utf8').on('data', (d) => {
       out += d;
-      if (/@@SIM .*\n/.test(out)) stop();
+      if (until(out)) stop();
     });
     sim.stderr.setEncoding('utf8').on('data', (d) => (out += d));
     sim.on('close', () => {
       clearTimeout(timer);
       const line = (/@@SIM (.*)\n/.exec(out) || [])[1];
-      resolve({ results: line ? JSON.parse(line) : null, output: out.slice(-3000) });
+      resolve({ results: line ? JSON.parse(line) : null, output: out.slice(-3000), lines: out.split('\n') });
     });
   });
 }
@@ -269,5 +294,91 @@ describe('Moddable simulator (mcsim) against the emulator (MODDABLE)', function 
     } finally {
       await proxy.close();
     }
+  });
+
+  it('the example app: readings taken while the link is down are kept across a restart, then delivered in order, byte-exact', async () => {
+    emu.reset();
+    const proxy = await startProxy(emu.port);
+    try {
+      const app = join(dir, 'ex-app'), out = join(dir, 'ex-out'), store = join(dir, 'ex-store'), xdg = join(dir, 'ex-xdg');
+      for (const d of [app, out, store, xdg]) mkdirSync(d, { recursive: true });
+      const built = buildExample(app, out, store, emu.ca, [
+        `productKey=${device.productKey}`, `deviceName=${device.deviceName}`, `deviceSecret=${device.deviceSecret}`,
+        `endpoint=https://localhost:${proxy.port}`, 'certificate=emulator-ca.der', 'interval=1',
+      ]);
+      const topic = `/${device.productKey}/${device.deviceName}/user/update`; // the example's default
+      const count = (prefix) => (o) => o.split('\n').slice(0, -1).filter((l) => l.startsWith(prefix)).length; // whole lines
+      const queued = (r) => r.lines.filter((l) => l.startsWith('queued ')).map((l) => l.slice(7));
+
+      proxy.down();
+      const before = Date.now();
+      const r1 = await launch(built, xvfb.display, xdg, (o) => count('queued ')(o) >= 3);
+      const kept = queued(r1);
+      expect(kept.length, r1.output).to.be.at.least(3);
+      expect(r1.lines.filter((l) => /^(sent|dropped|refused) /.test(l)), 'nothing left the queue').to.deep.equal([]);
+      expect(proxy.attempts.length, 'it tried to send').to.be.at.least(1);
+      expect(emu.messages).to.have.length(0);
+
+      proxy.up();
+      const r2 = await launch(built, xvfb.display, xdg, (o) => count('sent ')(o) >= kept.length + 2);
+      expect(r2.lines, r2.output).to.include(`${kept.length} readings kept from before`);
+      const sent = r2.lines.filter((l) => l.startsWith('sent ')).map((l) => l.split(' '));
+      expect(sent.length, r2.output).to.be.at.least(kept.length + 2);
+      expect(sent.map((x) => x[2])).to.deep.equal(sent.map(() => topic));
+
+      // every reading as the app made it, in order: those kept over the restart first
+      const readings = [...kept, ...queued(r2)];
+      expect(emu.messages.length).to.be.at.least(sent.length);
+      expect(emu.messages.map((m) => m.body.toString('hex'))).to.deep.equal(readings.slice(0, emu.messages.length).map((p) => Buffer.from(p, 'utf8').toString('hex')));
+      expect(emu.messages.map((m) => m.topic)).to.deep.equal(emu.messages.map(() => topic));
+      expect(sent.map((x) => x[1])).to.deep.equal(emu.messages.slice(0, sent.length).map((m) => m.messageId));
+      for (const p of readings) expect(JSON.parse(p).time, 'the clock was set').to.be.within(before - 60000, Date.now());
+      expect(emu.authCount, 'one /auth for both launches').to.equal(1);
+      expect(JSON.parse(emu.requests.find((q) => q.path === '/auth').body).signmethod).to.equal('hmacsha256');
+      const logged = [...r1.lines, ...r2.lines].join('\n');
+      expect(logged, 'the secret is never traced').to.not.include(device.deviceSecret);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('Moddable example app for ESP32 (MODDABLE; the build itself needs IDF_PATH)', function () {
+  this.timeout(1800000); // a first ESP32 build compiles ESP-IDF
+  let dir;
+
+  before(function () {
+    if (!MODDABLE || !existsSync(join(TOOLS, 'mcconfig'))) return this.skip();
+    dir = mkdtempSync(join(tmpdir(), 'aliyun-esp32-'));
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = () => ({ ALIYUN_IOT_HTTP: join(root, 'build', 'moddable') });
+  const example = () => join(root, 'examples', 'moddable', 'manifest.json');
+
+  it('resolves its manifest for esp32: the package preloaded, the root certificate, TLS stack, Wi-Fi from the command line', () => {
+    const out = join(dir, 'manifest');
+    mkdirSync(out, { recursive: true });
+    const r = mcconfig(dir, ['-d', '-p', 'esp32', '-t', 'build', '-o', out, example(), 'ssid=my-ssid', 'password=my-password'], env());
+    expect(r.status, `${r.stdout}\n${r.stderr}`).to.equal(0);
+    const tmp = join(out, 'tmp', 'esp32', 'debug', 'moddable'); // named after the example's folder
+    const flat = JSON.parse(readFileSync(join(tmp, 'manifest_flat.json'), 'utf8'));
+    expect(flat.preload).to.include.members(['aliyun-iot-http', 'aliyun-iot-http-queue', 'setup/network', 'sntp']);
+    expect(flat.creation.stack, 'XS stack, in slots').to.equal(512);
+    expect(JSON.stringify(flat.resources)).to.include('globalsign-root-ca');
+    const config = readFileSync(join(tmp, 'mc.config.js'), 'utf8');
+    for (const s of ['"ssid": "my-ssid"', '"password": "my-password"', '"sntp": "pool.ntp.org"', '"certificate": "globalsign-root-ca.der"']) expect(config).to.include(s);
+  });
+
+  it('builds for esp32 (needs the ESP-IDF toolchain: IDF_PATH)', function () {
+    const idf = process.env.IDF_PATH;
+    if (!idf || !existsSync(join(idf, 'tools', 'idf.py'))) return this.skip();
+    const out = join(dir, 'build');
+    mkdirSync(out, { recursive: true });
+    const r = mcconfig(dir, ['-d', '-m', '-p', 'esp32', '-t', 'build', '-o', out, example(), 'ssid=my-ssid', 'password=my-password'], env(), 1700000);
+    const bin = join(out, 'bin', 'esp32', 'debug', 'moddable', 'xs_esp32.bin');
+    expect(existsSync(bin), `${bin}\n${(r.stdout || '').slice(-2000)}\n${(r.stderr || '').slice(-2000)}`).to.equal(true);
   });
 });
