@@ -5,7 +5,7 @@ import type { QueueFiles } from '../../src/log';
 import type { ClientError } from '../../src/errors';
 import type { Callback } from '../../src/types';
 import { error } from '../../src/errors';
-import { defaultDir } from './storage';
+import { defaultDir, syncFolder } from './storage';
 
 export type { QueueFiles, QueueOptions, QueuedMessage, QueueStatus };
 
@@ -21,18 +21,6 @@ export interface NodeQueue extends Omit<Queue, 'flush'> {
 }
 
 const NOFOLLOW = fs.constants.O_NOFOLLOW || 0;
-
-function syncFolder(dir: string) {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Windows cannot sync a folder
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
 
 /**
  * Queue files in a folder (0700; files 0600, never through a symbolic link). Every write is

@@ -27,7 +27,7 @@ function readNoFollow(file: string): string {
 }
 
 /** fsync of a folder, where the system allows it (Windows does not). */
-function syncFolder(dir: string) {
+export function syncFolder(dir: string) {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');
