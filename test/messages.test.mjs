@@ -88,6 +88,7 @@ describe('messages: refusals that say why', function () {
         now: Date.now,
         ca: CA_CERT,
         dir,
+        log: () => {},
       });
       c.close();
     });

@@ -8,8 +8,8 @@ import { thing as thingCore, ThingOptions } from '../../src/thing';
 import type { Callback, ClientOptions, Platform, PublishResult, RegisterOptions } from '../../src/types';
 import { error, ClientError } from '../../src/errors';
 import { hostName, parseEndpoint, validTopic } from '../../src/check';
-import { httpsTransport, HttpsTransportOptions } from './transport';
-import { fileStorage } from './storage';
+import { httpsTransport, HttpsTransportOptions, LogEvent, watchTransport } from './transport';
+import { fileStorage, watchStorage } from './storage';
 import { createQueue as createQueueCore, NodeQueue, NodeQueueOptions } from './queue';
 
 export * from '../../src/index';
@@ -17,13 +17,15 @@ export { float } from '../../src/thing';
 export { httpsTransport, fileStorage };
 export { folderFiles } from './queue';
 export type { NodeQueue, NodeQueueOptions, QueueFiles, QueueOptions, QueuedMessage, QueueStatus } from './queue';
-export type { HttpsTransportOptions, ThingOptions };
+export type { HttpsTransportOptions, LogEvent, ThingOptions };
 export type { FloatValue } from '../../src/thing';
 export type { FileStorageOptions } from './storage';
 
 export interface NodeRegisterOptions extends RegisterOptions {
   /** PEM certificate(s) of a private CA (for example the local emulator's). */
   ca?: HttpsTransportOptions['ca'];
+  /** Called with what the registration does (`register`, `retry`, `registered`, ...); never a secret. */
+  log?: (event: LogEvent) => void;
 }
 
 export interface NodeClientOptions extends ClientOptions {
@@ -31,6 +33,11 @@ export interface NodeClientOptions extends ClientOptions {
   ca?: HttpsTransportOptions['ca'];
   /** Folder of the token file when no `storage` is given; default ~/.aliyun-iot-http. */
   dir?: string;
+  /**
+   * Called with what the client does beyond answering: retries, (re-)authentication, token
+   * writes, registration (see `LogEvent`); never a secret, token or sign. A throw is ignored.
+   */
+  log?: (event: LogEvent) => void;
 }
 
 export type Payload = string | Uint8Array | ArrayBuffer;
@@ -150,8 +157,8 @@ function distance(a: string, b: string): number {
 }
 
 const NO_INSECURE = 'certificates are always verified; for a private CA give its PEM as ca';
-const CLIENT_OPTIONS = ['productKey', 'deviceName', 'deviceSecret', 'productSecret', 'registerEndpoint', 'region', 'endpoint', 'clientId', 'signMethod', 'timeout', 'retries', 'backoff', 'storage', 'transport', 'now', 'ca', 'dir'];
-const REGISTER_OPTIONS = ['productKey', 'deviceName', 'productSecret', 'region', 'endpoint', 'signMethod', 'random', 'timeout', 'retries', 'backoff', 'transport', 'ca'];
+const CLIENT_OPTIONS = ['productKey', 'deviceName', 'deviceSecret', 'productSecret', 'registerEndpoint', 'region', 'endpoint', 'clientId', 'signMethod', 'timeout', 'retries', 'backoff', 'storage', 'transport', 'now', 'ca', 'dir', 'log'];
+const REGISTER_OPTIONS = ['productKey', 'deviceName', 'productSecret', 'region', 'endpoint', 'signMethod', 'random', 'timeout', 'retries', 'backoff', 'transport', 'ca', 'log'];
 const QUEUE_OPTIONS = ['files', 'name', 'maxBytes', 'maxMessages', 'full', 'retry', 'maxRetry', 'segment', 'report', 'now', 'dir'];
 
 /**
@@ -169,6 +176,21 @@ function checkKnown(o: unknown, known: string[], hints: { [name: string]: string
     }
     throw error('EINVAL', 'unknown option ' + JSON.stringify(key).slice(0, 80) + (hint ? ': ' + hint : ''));
   }
+}
+
+function checkLog(log: unknown) {
+  if (log != null && typeof log !== 'function') throw error('EINVAL', 'bad option log: a function (event) => void');
+}
+
+/** `log` made safe to call: a throw there never reaches the client. */
+function emitter(log: (event: LogEvent) => void) {
+  return (event: LogEvent) => {
+    try {
+      log(event);
+    } catch {
+      // a logger's failure is not the client's
+    }
+  };
 }
 
 /** Why a topic is refused: the offending character and its index, or the level. */
@@ -214,15 +236,26 @@ function promised<T>(run: (cb: Callback<T>) => void, cb?: Callback<T>): Promise<
  * `productSecret` also keeps the deviceSecret it registers for.
  */
 export function createClient(options: NodeClientOptions): NodeClient {
-  const o = options || ({} as NodeClientOptions);
+  let o = options || ({} as NodeClientOptions);
   checkKnown(o, CLIENT_OPTIONS, { rejectUnauthorized: NO_INSECURE, insecure: NO_INSECURE, agent: 'the client makes its own agent; give a CA as ca', retry: 'did you mean retries?' });
   checkCa(o.ca);
   checkEndpoints(o);
+  checkLog(o.log);
   if (o.dir != null && (typeof o.dir !== 'string' || !o.dir)) throw error('EINVAL', 'bad option dir');
   const transport = httpsTransport({ ca: o.ca }); // the default; an agent holds no socket until used
   const named = typeof o.productKey === 'string' && typeof o.deviceName === 'string';
-  const storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
-  const p = platform(transport, storage);
+  let storage = o.storage || (named ? fileStorage({ dir: o.dir, name: o.productKey + '.' + o.deviceName }) : memoryStorage());
+  let sent: Platform['transport'] = transport, requested = () => {};
+  if (o.log) {
+    // only with a log: the watchers read what passes, they change nothing
+    // (a transport or storage the core will refuse is left as it is, for the core to refuse)
+    const emit = emitter(o.log), given = o.transport, w = watchTransport(typeof given === 'function' ? given : transport, emit);
+    if (given == null) sent = w.transport;
+    if (storage && typeof storage.getItem === 'function' && typeof storage.setItem === 'function') storage = watchStorage(storage, emit, w.held);
+    o = { ...o, transport: typeof given === 'function' ? w.transport : given, storage: o.storage ? storage : undefined };
+    requested = w.requested;
+  }
+  const p = platform(sent, storage);
   const make = (opts: ClientOptions) => createCoreClient(opts, p);
   const core = o.productSecret != null && o.deviceSecret == null ? provisioned(o, p, make) : make(o);
   return {
@@ -230,7 +263,10 @@ export function createClient(options: NodeClientOptions): NodeClient {
       return promised<PublishResult>((done) => core.publish(topic, payload, explained(topic, done)), cb);
     },
     auth(cb?: Callback<string>) {
-      return promised<string>((done) => core.auth(done), cb);
+      return promised<string>((done) => {
+        if (typeof done === 'function') requested();
+        core.auth(done);
+      }, cb);
     },
     close() {
       transport.close();
@@ -248,12 +284,19 @@ export function register(options: NodeRegisterOptions, cb?: Callback<string>): P
   checkCa(options && options.ca);
   return promised<string>((done) => {
     // refused as the core refuses its options: a rejection, or a throw with a callback
-    const o = options;
+    let o = options;
     checkKnown(o, REGISTER_OPTIONS, { registerEndpoint: 'register() takes it as endpoint', deviceSecret: 'register() gives the deviceSecret; it takes productSecret', dir: 'register() keeps nothing: store the secret it gives' });
     if (o && typeof o === 'object') checkEndpoints({ region: o.region, endpoint: o.endpoint, productSecret: o.productSecret });
+    checkLog(o && o.log);
     const transport = httpsTransport({ ca: o && o.ca });
+    let sent: Platform['transport'] = transport;
+    if (o && o.log) {
+      const given = o.transport, w = watchTransport(typeof given === 'function' ? given : transport, emitter(o.log));
+      if (given == null) sent = w.transport;
+      o = { ...o, transport: typeof given === 'function' ? w.transport : given };
+    }
     try {
-      registerCore(o, platform(transport), (err, secret) => {
+      registerCore(o, platform(sent), (err, secret) => {
         transport.close(); // one request: no socket kept open
         done(err, secret);
       });
