@@ -271,7 +271,7 @@ describe('queue on Node: store and forward', function () {
     expect(q.publish(topic, 'x'.repeat(100), (e) => errs.push(e.code))).to.equal(false);
     expect(() => q.publish(topic, 'x', 'not a function')).to.throw(/bad callback/);
     await sleep(10);
-    expect(errs).to.deep.equal(['bad topic no-slash', 'bad payload', 'ETOOBIG']);
+    expect(errs).to.deep.equal(['bad topic "no-slash": it must start with "/"', 'bad payload', 'ETOOBIG']);
     expect(q.status().messages).to.equal(0);
   });
 

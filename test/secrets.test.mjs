@@ -91,7 +91,10 @@ describe('secrets and trust', function () {
   });
 
   it('refuses an untrusted certificate, and has no option to stop verifying', async () => {
-    const c = createClient({ ...device, endpoint: emu.url, dir, retries: 0, rejectUnauthorized: false, insecure: true });
+    for (const insecure of [{ rejectUnauthorized: false }, { insecure: true }]) {
+      expect(() => createClient({ ...device, endpoint: emu.url, dir, ...insecure }), Object.keys(insecure)[0]).to.throw(/^unknown option .*: certificates are always verified/);
+    }
+    const c = createClient({ ...device, endpoint: emu.url, dir, retries: 0 });
     const err = await c.publish(topic, 'x').catch((e) => e);
     c.close();
     expect(err.code).to.equal('ENETWORK');

@@ -13,7 +13,7 @@ describe('type declarations', () => {
     const types = join(root, 'build/node/types/targets/node/index.d.ts').replace(/\.d\.ts$/, '');
     writeFileSync(
       join(dir, 'use.ts'),
-      `import { createClient, createQueue, register, thing, float, PublishResult, ClientError, ErrorCode, SignMethod, QueuedMessage, QueueStatus } from ${JSON.stringify(types)};
+      `import { createClient, createQueue, register, thing, float, PublishResult, ClientError, ErrorCode, SignMethod, QueuedMessage, QueueStatus, LogEvent } from ${JSON.stringify(types)};
 const c = createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', region: 'cn-shanghai' });
 const p: Promise<PublishResult> = c.publish('/p/d/user/x', new Uint8Array(2));
 c.publish('/p/d/user/x', 'text', (err: ClientError | null, r?: PublishResult) => { if (r) r.messageId.toUpperCase(); });
@@ -45,6 +45,18 @@ const st: QueueStatus = queue.status();
 // @ts-expect-error not a policy of the queue
 createQueue(c, { full: 'drop-newest' });
 queue.close();
+const seen: string[] = [];
+const logged = createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', log: (e: LogEvent) => {
+  if (e.type === 'retry') seen.push(e.path + e.attempt + e.code);
+  else if (e.type === 'auth') seen.push(e.reason);
+  else if (e.type === 'token-write') seen.push(e.stored ? String(e.expire) : String(e.error));
+} });
+// @ts-expect-error a log is a function
+createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', log: console });
+// @ts-expect-error not an option of the client: refused at run time too
+createClient({ productKey: 'p', deviceName: 'd', deviceSecret: 's', endpiont: 'https://h' });
+register({ productKey: 'p', deviceName: 'd', productSecret: 'ps', log: (e: LogEvent) => void e.type });
+logged.close();
 export { p, secret, q, accepted, flushed, st };
 `,
     );

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Storage } from '../../src/types';
+import type { LogEvent } from './transport';
 
 export interface FileStorageOptions {
   /** Folder of the token files; default ~/.aliyun-iot-http. */
@@ -106,4 +107,54 @@ export function fileStorage(options: FileStorageOptions): Storage & { file: stri
       }
     },
   };
+}
+
+/** Why a write failed, for a log: the error's code (`EACCES`, `ENOSPC`, ...), else its message without the value written. */
+function why(e: any, value: string): string {
+  if (e && typeof e.code === 'string') return e.code;
+  const text = String((e && e.message) || e).slice(0, 200);
+  let record: unknown;
+  try {
+    record = JSON.parse(value);
+  } catch {
+    record = [value];
+  }
+  // the record holds the token or the secret: a storage's message must not carry it to a log
+  const pieces = (Array.isArray(record) ? record : [record]).filter((p) => typeof p === 'string' && p.length > 3);
+  return pieces.some((p) => text.includes(p) || (p.length > 20 && text.includes(p.slice(0, 20)))) ? 'write failed' : text;
+}
+
+/**
+ * A storage that tells `emit` when the client writes its token record (`token-write`, with its
+ * expiry) or a registered secret (`secret-write`), whether the write succeeded, never what was
+ * written; and `held()` when a token is read. Reads and writes themselves are unchanged.
+ */
+export function watchStorage(inner: Storage, emit: (event: LogEvent) => void, held: () => void): Storage {
+  const watched: Storage = {
+    getItem(key) {
+      const v = inner.getItem(key);
+      if (key === 'token' && v) held();
+      return v;
+    },
+    setItem(key, value) {
+      const type = key === 'token' ? 'token-write' : key === 'secret' ? 'secret-write' : undefined;
+      if (!type) return inner.setItem(key, value);
+      try {
+        inner.setItem(key, value);
+      } catch (e) {
+        emit({ type, stored: false, error: why(e, value) });
+        throw e;
+      }
+      if (type === 'secret-write') return emit({ type, stored: true });
+      let expire = 0;
+      try {
+        expire = +JSON.parse(value)[2] || 0; // [owner, token, expire]
+      } catch {
+        // a record of another shape: expiry not known
+      }
+      emit({ type, stored: true, expire });
+    },
+  };
+  if (typeof inner.removeItem === 'function') watched.removeItem = (key) => (inner.removeItem as (key: string) => void)(key);
+  return watched;
 }

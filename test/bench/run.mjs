@@ -1,16 +1,17 @@
 // `npm run bench`: sizes, sign speed on every engine, hash throughput, publish throughput and
 // memory of the Node client, measured in one run on one machine. Prints Markdown to stdout
-// (progress to stderr) and writes it to test/bench/RESULTS.md.
+// (progress to stderr); `--write` also writes it to test/bench/RESULTS.md, `--out FILE` to FILE.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { join } from 'node:path';
+import { relative } from 'node:path';
 import { SIZES, throughput } from './hashes.mjs';
 import { root } from './libraries.mjs';
 import { COUNTS, PAYLOAD, median, memory, publishThroughput, startEmulatorProcess } from './publish.mjs';
 import { ENGINES, KEY, MSG, ROUNDS, SAMPLES, engineVersions, signSpeed } from './sign.mjs';
 import { sizes } from './sizes.mjs';
 import { boardMemory } from './board.mjs';
+import { resultsFile, USAGE } from './output.mjs';
 
 const started = Date.now();
 const log = (m) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${m}\n`);
@@ -160,6 +161,13 @@ function boardSection(rows) {
 }
 
 async function main() {
+  let out;
+  try {
+    out = resultsFile(process.argv.slice(2), root);
+  } catch (e) {
+    console.error(e.message);
+    process.exit(2);
+  }
   const versions = engineVersions();
   log('sizes');
   const sizeRows = await sizes();
@@ -213,9 +221,11 @@ async function main() {
     boardSection(board),
     '',
   ].join('\n');
-  writeFileSync(join(root, 'test', 'bench', 'RESULTS.md'), md);
   process.stdout.write(md);
-  log('written to test/bench/RESULTS.md');
+  if (out) {
+    writeFileSync(out, md);
+    log(`written to ${relative(root, out) || out}`);
+  } else log(`printed only; to keep it: npm run bench -- --write (test/bench/RESULTS.md) or -- --out FILE (${USAGE})`);
 }
 
 main().catch((e) => {
