@@ -165,7 +165,7 @@ function project(dir, apps) {
 /** The README's upload of modules: `--storage name:file` for each, then a listing of Storage. */
 function uploadModules(board, cwd, names) {
   const args = names.flatMap((n) => ['--storage', `${n}:${MODULES}/${n}.min.js`]);
-  return board.tool([...args, '-e', 'print(require("Storage").list())'], cwd);
+  return board.tool([...args, '-e', "print(require('Storage').list())"], cwd);
 }
 
 /** `sent <messageId> <rest>` lines the apps printed. */
