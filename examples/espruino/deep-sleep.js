@@ -32,20 +32,22 @@ var config = {
   topic: "", // default /<productKey>/<deviceName>/user/update
   ssid: "", // Wi-Fi to join; empty: the board is online already
   password: "",
-  sleep: 600, // seconds between wakes
+  sleep: 600, // seconds between wakes; at most 2147 on an ESP32 (32-bit microseconds)
 };
 
-/** Joins the Wi-Fi network named in config (if any), then calls cb(err). */
+// Joins the Wi-Fi network named in config, then calls cb(err); without an ssid (Ethernet, a
+// network set up elsewhere, Espruino's Linux build) at once. ESP32 and Espruino WiFi have the
+// Wifi module built in. A Pico with an ESP8266 (AT firmware) on Serial2 replaces the line with
+// require("Wifi") by these (the module comes from espruino.com):
+//   Serial2.setup(115200, { rx: A3, tx: A2 });
+//   var wifi = require("ESP8266WiFi_0v25").connect(Serial2, function (err) {
+//     if (err) return cb(err);
+//     wifi.connect(config.ssid, config.password, cb);
+//   });
+// (Comments stay outside functions here: a function's text, comments included, takes RAM.)
 function online(cb) {
-  if (!config.ssid) return cb(); // Ethernet, a network set up elsewhere, Espruino's Linux build
-  // ESP32 and Espruino WiFi have the Wifi module built in:
+  if (!config.ssid) return cb();
   require("Wifi").connect(config.ssid, { password: config.password }, cb);
-  // A Pico with an ESP8266 (AT firmware) on Serial2 instead (the module comes from espruino.com):
-  //   Serial2.setup(115200, { rx: A3, tx: A2 });
-  //   var wifi = require("ESP8266WiFi_0v25").connect(Serial2, function (err) {
-  //     if (err) return cb(err);
-  //     wifi.connect(config.ssid, config.password, cb);
-  //   });
 }
 
 /** The reading to send: replace with your sensor's. */
@@ -53,15 +55,20 @@ function reading() {
   return { temperature: Math.round(E.getTemperature() * 10) / 10 };
 }
 
+// Sleeps config.sleep seconds: on an ESP32 the chip turns off and wakes as a restart (onInit()
+// again); on STM32 boards Espruino enters Stop mode while idle until the timeout; elsewhere the
+// timeout alone.
 function sleep() {
   print("sleeping " + config.sleep + " s");
-  if (typeof ESP32 != "undefined") return ESP32.deepSleep(config.sleep * 1000000); // wakes as a restart
-  if (typeof setDeepSleep == "function") setDeepSleep(1); // STM32: Stop mode while idle
+  if (typeof ESP32 != "undefined") return ESP32.deepSleep(config.sleep * 1000000);
+  if (typeof setDeepSleep == "function") setDeepSleep(1);
   setTimeout(wake, config.sleep * 1000);
 }
 
+// Awake: no Stop mode while it works (a serial Wi-Fi module and the network need the clocks).
+// A new client at each wake, as after a restart: it reads the token from Storage. (The timeout
+// is 20 s: a TLS handshake takes seconds on a small board.)
 function wake() {
-  // awake: a serial Wi-Fi module and the network need the clocks
   if (typeof setDeepSleep == "function") setDeepSleep(0);
   online(function (err) {
     if (err) {
@@ -69,17 +76,17 @@ function wake() {
       return sleep();
     }
     var productKey = config.productKey, deviceName = config.deviceName;
-    // a new client at each wake, as after a restart: it reads the token from Storage
     var client = require("aliyun-iot-http").createClient({
       productKey: productKey,
       deviceName: deviceName,
       deviceSecret: config.deviceSecret,
       region: config.region || undefined,
       endpoint: config.endpoint || undefined,
-      timeout: 20000, // a TLS handshake takes seconds on a small board
+      timeout: 20000,
     });
+    var topic = config.topic || "/" + productKey + "/" + deviceName + "/user/update";
     var payload = JSON.stringify(reading());
-    client.publish(config.topic || "/" + productKey + "/" + deviceName + "/user/update", payload, function (err, r) {
+    client.publish(topic, payload, function (err, r) {
       if (err) print("not sent " + err.code + " " + err.message);
       else print("sent " + r.messageId + " " + payload);
       sleep();

@@ -19,17 +19,19 @@ var config = {
   password: "",
 };
 
-/** Joins the Wi-Fi network named in config (if any), then calls cb(err). */
+// Joins the Wi-Fi network named in config, then calls cb(err); without an ssid (Ethernet, a
+// network set up elsewhere, Espruino's Linux build) at once. ESP32 and Espruino WiFi have the
+// Wifi module built in. A Pico with an ESP8266 (AT firmware) on Serial2 replaces the line with
+// require("Wifi") by these (the module comes from espruino.com):
+//   Serial2.setup(115200, { rx: A3, tx: A2 });
+//   var wifi = require("ESP8266WiFi_0v25").connect(Serial2, function (err) {
+//     if (err) return cb(err);
+//     wifi.connect(config.ssid, config.password, cb);
+//   });
+// (Comments stay outside functions here: a function's text, comments included, takes RAM.)
 function online(cb) {
-  if (!config.ssid) return cb(); // Ethernet, a network set up elsewhere, Espruino's Linux build
-  // ESP32 and Espruino WiFi have the Wifi module built in:
+  if (!config.ssid) return cb();
   require("Wifi").connect(config.ssid, { password: config.password }, cb);
-  // A Pico with an ESP8266 (AT firmware) on Serial2 instead (the module comes from espruino.com):
-  //   Serial2.setup(115200, { rx: A3, tx: A2 });
-  //   var wifi = require("ESP8266WiFi_0v25").connect(Serial2, function (err) {
-  //     if (err) return cb(err);
-  //     wifi.connect(config.ssid, config.password, cb);
-  //   });
 }
 
 /** The reading to send: replace with your sensor's. */
@@ -37,6 +39,8 @@ function reading() {
   return { temperature: Math.round(E.getTemperature() * 10) / 10 };
 }
 
+// A client, one publish, and what came of it. (The timeout is 20 s: a TLS handshake takes
+// seconds on a small board.)
 function publish() {
   var productKey = config.productKey, deviceName = config.deviceName;
   var client = require("aliyun-iot-http").createClient({
@@ -45,10 +49,11 @@ function publish() {
     deviceSecret: config.deviceSecret,
     region: config.region || undefined,
     endpoint: config.endpoint || undefined,
-    timeout: 20000, // a TLS handshake takes seconds on a small board
+    timeout: 20000,
   });
+  var topic = config.topic || "/" + productKey + "/" + deviceName + "/user/update";
   var payload = JSON.stringify(reading());
-  client.publish(config.topic || "/" + productKey + "/" + deviceName + "/user/update", payload, function (err, r) {
+  client.publish(topic, payload, function (err, r) {
     if (err) print("not sent " + err.code + " " + err.message);
     else print("sent " + r.messageId + " " + payload);
   });

@@ -7,7 +7,9 @@
 //
 //   npx espruino -p <port> queue.js -e "save()"
 //
-// save() keeps the code in flash and calls onInit(), at once and at every start. It prints
+// save() keeps the code in flash and calls onInit(), at once and at every start. On a board of
+// 5,100 variables (a Pico), send it to flash instead, where Espruino reads its functions from:
+// --config SAVE_ON_SEND=1 in place of -e "save()" (see the README's "RAM on Espruino"). It prints
 // `queued <payload>` for each reading and `sent <messageId> <topic>` for each one the service
 // accepted. To stop it, connect and type reset(true): that forgets the saved code; the modules,
 // the token and the queue's files ("aiq...") stay in Storage.
@@ -24,17 +26,19 @@ var config = {
   interval: 60, // seconds between readings
 };
 
-/** Joins the Wi-Fi network named in config (if any), then calls cb(err). */
+// Joins the Wi-Fi network named in config, then calls cb(err); without an ssid (Ethernet, a
+// network set up elsewhere, Espruino's Linux build) at once. ESP32 and Espruino WiFi have the
+// Wifi module built in. A Pico with an ESP8266 (AT firmware) on Serial2 replaces the line with
+// require("Wifi") by these (the module comes from espruino.com):
+//   Serial2.setup(115200, { rx: A3, tx: A2 });
+//   var wifi = require("ESP8266WiFi_0v25").connect(Serial2, function (err) {
+//     if (err) return cb(err);
+//     wifi.connect(config.ssid, config.password, cb);
+//   });
+// (Comments stay outside functions here: a function's text, comments included, takes RAM.)
 function online(cb) {
-  if (!config.ssid) return cb(); // Ethernet, a network set up elsewhere, Espruino's Linux build
-  // ESP32 and Espruino WiFi have the Wifi module built in:
+  if (!config.ssid) return cb();
   require("Wifi").connect(config.ssid, { password: config.password }, cb);
-  // A Pico with an ESP8266 (AT firmware) on Serial2 instead (the module comes from espruino.com):
-  //   Serial2.setup(115200, { rx: A3, tx: A2 });
-  //   var wifi = require("ESP8266WiFi_0v25").connect(Serial2, function (err) {
-  //     if (err) return cb(err);
-  //     wifi.connect(config.ssid, config.password, cb);
-  //   });
 }
 
 var taken = 0;
@@ -44,6 +48,10 @@ function reading() {
   return { n: ++taken, temperature: Math.round(E.getTemperature() * 10) / 10 };
 }
 
+// The client, and the queue over it with a report of every message that leaves it (delivered,
+// or dropped and why); then a reading now and every config.interval seconds. A reading the
+// queue refuses (a bad payload, or Storage cannot write) is printed as refused. (The client's
+// timeout is 20 s: a TLS handshake takes seconds on a small board.)
 function start() {
   var productKey = config.productKey, deviceName = config.deviceName;
   var topic = config.topic || "/" + productKey + "/" + deviceName + "/user/update";
@@ -53,10 +61,9 @@ function start() {
     deviceSecret: config.deviceSecret,
     region: config.region || undefined,
     endpoint: config.endpoint || undefined,
-    timeout: 20000, // a TLS handshake takes seconds on a small board
+    timeout: 20000,
   });
   var q = require("aliyun-iot-http-queue").queue(client, {
-    // every message that leaves the queue: delivered, or dropped and why
     report: function (err, m) {
       if (err) print("dropped " + err.code + " " + m.topic);
       else print("sent " + m.messageId + " " + m.topic);
@@ -67,7 +74,7 @@ function start() {
   function sample() {
     var payload = JSON.stringify(reading());
     var kept = q.publish(topic, payload, function (err) {
-      if (!kept) print("refused " + err.code + " " + payload); // bad payload, or Storage cannot write
+      if (!kept) print("refused " + err.code + " " + payload);
     });
     if (kept) print("queued " + payload);
   }
