@@ -61,10 +61,21 @@ function portFree(port) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves once `test()` holds, checked every 50 ms; rejects after `ms` with `what()`. */
-async function until(test, ms, what) {
+/** The end of a long output, for a message. */
+const tail = (text) => text.slice(-3000);
+
+const CRASH = /ASSERT\(.*?\) FAILED AT \S+|OUT OF MEMORY|LOW_MEMORY|Uncaught [^\r\n]*/;
+
+/**
+ * Resolves once `test()` holds, checked every 50 ms; rejects after `ms` with `what()`, or at
+ * once when `board` (if given) has crashed: an assertion of the debug build, out of memory, an
+ * exception no one caught.
+ */
+async function until(test, ms, what, board) {
   const end = Date.now() + ms;
   while (!test()) {
+    const crash = board && CRASH.exec(board.output);
+    if (crash) throw new Error(`the board stopped: ${crash[0]}\n${what()}`);
     if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
     await sleep(50);
   }
@@ -114,7 +125,8 @@ class Board {
     await until(() => this.output.includes('<- Telnet', mark) || this.child.exitCode !== null, 10000, () => `the console back on stdout:\n${this.output}`);
     const at = this.output.indexOf('<- Telnet', mark);
     const told = r.out.split(/\n/).filter((l) => l.startsWith('--] ')).map((l) => l.slice(4)).join('\n');
-    if (at >= 0) this.output = `${this.output.slice(0, at)}${told}\n${this.output.slice(at)}`;
+    // (the interpreter may have ended meanwhile: then what it told the tool is its last word)
+    this.output = at >= 0 ? `${this.output.slice(0, at)}${told}\n${this.output.slice(at)}` : `${this.output}\n${told}`;
     return r;
   }
 
@@ -197,9 +209,16 @@ function sha1(file) {
   return [b.length, createHash('sha1').update(b).digest('hex')];
 }
 
-describe('Espruino: the README upload with the espruino tool, over the Linux build\'s telnet console (ESPRUINO_BIN)', function () {
+// How queue.js is kept: saved (its functions in RAM), or sent to flash (.bootcde, its functions
+// read from flash), as the README advises for a 5,100-variable board.
+const BUILDS = [
+  { env: 'ESPRUINO_BIN', variables: 8190, queue: ['queue.js', '-e', 'save()'] },
+  { env: 'ESPRUINO_5100_BIN', variables: 5100, queue: ['--config', 'SAVE_ON_SEND=1', 'queue.js'] },
+];
+
+for (const build of BUILDS) describe(`Espruino with ${build.variables} variables: the README upload with the espruino tool, over the Linux build's telnet console (${build.env})`, function () {
   this.timeout(300000);
-  const bin = process.env.ESPRUINO_BIN;
+  const bin = process.env[build.env];
   let emu, work, board;
 
   before(async function () {
@@ -241,7 +260,7 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
     const t1 = Date.now();
     const app = await board.tool(['publish.js'], dir);
     expect(app.status, app.out).to.equal(0);
-    await until(() => sent(board.lines()).length > 0 || emu.messages.length > 1, 60000, () => `"sent ..." from the board:\n${board.output}\n${app.out}`);
+    await until(() => sent(board.lines()).length > 0 || emu.messages.length > 1, 60000, () => `"sent ..." from the board:\n${tail(board.output)}\n${tail(app.out)}`, board);
     const tPublish = Date.now() - t1;
     const [s] = sent(board.lines());
     expect(emu.messages).to.have.length(1);
@@ -273,7 +292,7 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
     const app = await board.tool(['deep-sleep.js', '-e', 'save()'], dir);
     expect(app.status, app.out).to.equal(0);
     const sleeps = () => board.lines().filter((l) => /^sleeping 3 s$/.test(l)).length;
-    await until(() => sleeps() >= 2, 90000, () => `two wakes:\n${board.output}\n${app.out}`);
+    await until(() => sleeps() >= 2, 90000, () => `two wakes:\n${tail(board.output)}\n${tail(app.out)}`, board);
     await board.kill(); // asleep after the second wake (3 s before the next): the power goes
     const tTwo = Date.now() - t0;
     const first = sent(board.lines());
@@ -285,7 +304,7 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
     const t1 = Date.now();
     board = new Board(bin, join(work, 'board'));
     await board.start();
-    await until(() => /^sleeping 3 s$/m.test(board.lines().join('\n')), 60000, () => `the wake after a restart:\n${board.output}`);
+    await until(() => /^sleeping 3 s$/m.test(board.lines().join('\n')), 60000, () => `the wake after a restart:\n${tail(board.output)}`, board);
     const tThird = Date.now() - t1;
     await board.kill();
     noSecret(board.output);
@@ -307,14 +326,14 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
     expect(up.status, up.out).to.equal(0);
     const app = await board.tool(['--config', 'SAVE_ON_SEND=1', 'deep-sleep.js'], dir);
     expect(app.status, app.out).to.equal(0);
-    await until(() => board.lines().includes('sleeping 3600 s'), 60000, () => `the first wake:\n${board.output}`);
+    await until(() => board.lines().includes('sleeping 3600 s'), 60000, () => `the first wake:\n${tail(board.output)}`, board);
     await board.kill();
     const first = sent(board.lines());
     noSecret(board.output, up.out, app.out);
 
     board = new Board(bin, join(work, 'board'));
     await board.start();
-    await until(() => board.lines().includes('sleeping 3600 s'), 60000, () => `the wake after a restart:\n${board.output}`);
+    await until(() => board.lines().includes('sleeping 3600 s'), 60000, () => `the wake after a restart:\n${tail(board.output)}`, board);
     await board.kill();
     noSecret(board.output);
     const all = [...first, ...sent(board.lines())];
@@ -323,7 +342,7 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
     expect(emu.requests.map((q) => (q.path === '/auth' ? 'auth' : 'topic'))).to.deep.equal(['auth', 'topic', 'topic']);
   });
 
-  it('queue.js, sent and saved: readings are queued and delivered in order, byte-exact; after a restart the rest follow, without /auth', async () => {
+  it(`queue.js, ${build.queue.includes('save()') ? 'sent and saved' : 'sent to flash'}: readings are queued and delivered in order, byte-exact; after a restart the rest follow, without /auth`, async () => {
     const dir = join(work, 'project');
     project(dir, { 'queue.js': filledIn('queue.js', config({ interval: 1 })) });
     board = new Board(bin, join(work, 'board'));
@@ -331,9 +350,9 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
     const up = await uploadModules(board, dir, ['aliyun-iot-http', 'aliyun-iot-http-queue']);
     expect(up.status, up.out).to.equal(0);
 
-    const app = await board.tool(['queue.js', '-e', 'save()'], dir);
+    const app = await board.tool(build.queue, dir);
     expect(app.status, app.out).to.equal(0);
-    await until(() => emu.messages.length >= 3, 90000, () => `three deliveries:\n${board.output}\n${app.out}`);
+    await until(() => emu.messages.length >= 3, 90000, () => `three deliveries:\n${tail(board.output)}\n${tail(app.out)}`, board);
     await board.kill(); // the power goes, perhaps with a message in flight
     const run1 = board.lines();
     noSecret(board.output, up.out, app.out);
@@ -341,7 +360,7 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
 
     board = new Board(bin, join(work, 'board'));
     await board.start();
-    await until(() => emu.messages.length >= delivered1 + 2, 90000, () => `two more deliveries after the restart:\n${board.output}`);
+    await until(() => emu.messages.length >= delivered1 + 2, 90000, () => `two more deliveries after the restart:\n${tail(board.output)}`, board);
     await board.kill();
     const run2 = board.lines();
     noSecret(board.output);
@@ -359,7 +378,8 @@ describe('Espruino: the README upload with the espruino tool, over the Linux bui
     const printed = sent([...run1, ...run2]).map((s) => s.messageId);
     expect(sent([...run1, ...run2]).every((x) => x.rest === topic && ids.includes(x.messageId))).to.equal(true);
     expect(printed.every((id, k) => k === 0 || ids.indexOf(id) > ids.indexOf(printed[k - 1])), `${printed} in ${ids}`).to.equal(true);
-    expect(ids.length - printed.length).to.be.at.most(1);
+    // unreported: at most the message in flight at each power cut (the emulator has it, the board had no answer)
+    expect(ids.length - printed.length, `${printed} of ${ids}`).to.be.at.most(2);
     expect(emu.messages.every((m) => m.topic === topic)).to.equal(true);
     expect(auths(), '/auth calls').to.equal(1);
     console.log(`      (${delivered1} delivered before the power cut, ${emu.messages.length - delivered1} after the restart${got.length > firsts.length ? ', one sent twice' : ''})`);
