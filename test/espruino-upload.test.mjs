@@ -103,13 +103,17 @@ class Board {
     this.exited = new Promise((resolve) => child.once('exit', resolve)).then(() => running.delete(child));
     this.child.stdout.setEncoding('latin1').on('data', (d) => (this.output += d));
     this.child.stderr.setEncoding('latin1').on('data', (d) => (this.output += d));
-    await until(() => listening(TELNET) || this.child.exitCode !== null, 10000, () => `the telnet console:\n${this.output}`);
-    if (this.child.exitCode !== null) throw new Error(`the interpreter ended:\n${this.output}`);
+    await until(() => listening(TELNET) || this.ended(), 10000, () => `the telnet console:\n${this.output}`);
+    if (this.ended()) throw new Error(`the interpreter ended:\n${this.output}`);
+  }
+
+  ended() {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
   /** Power off: SIGKILL (the build writes its flash file at once, so nothing is lost). */
   async kill() {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode) return;
+    if (!this.child || this.ended()) return;
     this.child.kill('SIGKILL');
     await this.exited;
   }
@@ -122,7 +126,7 @@ class Board {
   async tool(args, cwd) {
     const mark = this.output.length;
     const r = await espruino(args, cwd);
-    await until(() => this.output.includes('<- Telnet', mark) || this.child.exitCode !== null, 10000, () => `the console back on stdout:\n${this.output}`);
+    await until(() => this.output.includes('<- Telnet', mark) || this.ended(), 10000, () => `the console back on stdout:\n${this.output}`);
     const at = this.output.indexOf('<- Telnet', mark);
     const told = r.out.split(/\n/).filter((l) => l.startsWith('--] ')).map((l) => l.slice(4)).join('\n');
     // (the interpreter may have ended meanwhile: then what it told the tool is its last word)
